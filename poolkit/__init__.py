@@ -1,0 +1,23 @@
+"""poolkit: a readable reference for 2D pooling that matches PyTorch exactly, and tools to see it.
+
+    pool2d, output_shape, trace   the reference (poolkit.reference)
+    check_close                   the one-line check every notebook prints (poolkit.checks)
+    pool2d_vectorized             the same results without a Python loop (poolkit.vectorized)
+    SlidingWindow                 the animated sliding-window widget (poolkit.widget)
+"""
+
+import importlib
+
+from .checks import check_close
+from .reference import Cell, Step, output_shape, pool2d, trace
+
+# Heavier parts load on first use, so `import poolkit` stays fast and needs no browser bits.
+_LAZY = {"pool2d_vectorized": "vectorized", "SlidingWindow": "widget"}
+
+__all__ = ["Cell", "Step", "check_close", "output_shape", "pool2d", "trace", *_LAZY]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'poolkit' has no attribute {name!r}")
