@@ -2,6 +2,7 @@ import os
 import shutil
 
 import pytest
+from hypothesis import settings
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
@@ -14,3 +15,9 @@ def require_chromium():
     if os.environ.get("CI") == "true":
         pytest.fail(message)
     pytest.skip(message)
+
+
+# CI runs the same examples every time (derandomize); locally hypothesis explores new ones each run.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI") == "true":
+    settings.load_profile("ci")
