@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Rebuild the Binder environment locally, as far as it can be without Binder, and run the notebooks on it.
+#
+#   bash tools/binder_local_check.sh            # build a fresh venv, then run every notebook in it
+#   bash tools/binder_local_check.sh build      # only (re)build the venv
+#   bash tools/binder_local_check.sh notebooks  # only run the notebooks in the existing venv
+#
+# What it reproduces: binder/requirements.txt (minus the PyTorch CPU index line, unreachable from
+# machines without internet access to download.pytorch.org; pip then takes PyPI's build of the same
+# torch/torchvision versions), what repo2docker's base image provides (JupyterLab 4, Notebook 7), and
+# binder/postBuild run the way repo2docker runs it (from the repository root, the env's bin first on PATH).
+# What it cannot reproduce: the Docker image, Ubuntu's apt.txt packages, runtime.txt's Python (it uses
+# this machine's python3.11), the CPU wheels themselves, and mybinder.org's launch.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+VENV=${BINDER_VENV:-/tmp/binder-venv}
+PY=${PYTHON:-python3.11}
+STAGE=${1:-all}
+REQS=$(mktemp /tmp/binder-requirements.XXXXXX.txt)
+trap 'rm -f "$REQS"' EXIT
+
+build() {
+  rm -rf "$VENV"
+  local start=$SECONDS
+  "$PY" -m venv "$VENV"
+  grep -v -- '--extra-index-url' binder/requirements.txt > "$REQS"
+  echo "== pip install binder/requirements.txt (without the CPU index line) + the base image's Jupyter"
+  # The base image's own environment pins jupyterlab==4.* and notebook==7.* (repo2docker's
+  # buildpacks/conda/environment.py-3.11.yml); binder/requirements.txt must work on top of them.
+  "$VENV/bin/python" -m pip install --disable-pip-version-check -q -r "$REQS" "jupyterlab==4.*" "notebook==7.*"
+  echo "== binder/postBuild"
+  PATH="$VENV/bin:$PATH" ./binder/postBuild
+  echo "== pip check"
+  "$VENV/bin/python" -m pip check
+  echo "== imports as the notebooks use them"
+  "$VENV/bin/python" - <<'EOF'
+import importlib, pkgutil, sys, torch, torchvision, d2l, ipywidgets, anywidget, poolkit
+from d2l import torch as d2l_torch  # the lecture's import; needs torchvision to import cleanly
+for module in pkgutil.iter_modules(poolkit.__path__):  # every poolkit module imports here
+    importlib.import_module(f"poolkit.{module.name}")
+print(f"python {sys.version.split()[0]}, torch {torch.__version__}, torchvision {torchvision.__version__}, "
+      f"d2l {d2l.__version__}, ipywidgets {ipywidgets.__version__}, anywidget {anywidget.__version__}, "
+      f"poolkit from {poolkit.__file__}")
+EOF
+  echo "== install time $((SECONDS - start)) s; size $(du -sh "$VENV" | cut -f1)"
+}
+
+notebooks() {
+  echo "== notebook runner tools (pinned in requirements-test.txt)"
+  "$VENV/bin/python" -m pip install --disable-pip-version-check -q \
+    $(grep -E '^(pytest|nbclient|nbformat|ipykernel)==' requirements-test.txt)
+  echo "== the python3 kernel must be this venv's Python"
+  "$VENV/bin/python" - "$VENV" <<'EOF'
+import sys
+from pathlib import Path
+from jupyter_client.kernelspec import KernelSpecManager
+spec = KernelSpecManager().get_kernel_spec("python3")
+exe = spec.argv[0]
+print("python3 kernel:", exe)
+assert exe == sys.executable or Path(exe).resolve().is_relative_to(Path(sys.argv[1]).resolve()), exe
+EOF
+  echo "== tests/test_notebooks.py in $VENV"
+  (cd "$ROOT" && "$VENV/bin/python" -m pytest tests/test_notebooks.py -q -p no:cacheprovider -s)
+}
+
+case "$STAGE" in
+  build) build ;;
+  notebooks) notebooks ;;
+  all) build; notebooks ;;
+  *) echo "usage: $0 [build|notebooks|all]" >&2; exit 2 ;;
+esac
