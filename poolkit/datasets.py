@@ -1,0 +1,61 @@
+"""A small generated image dataset that needs no download: shapes drawn at random positions.
+
+Every image is 28 x 28 (the size of Fashion-MNIST, so the same network fits both) and shows one of six
+shapes, stamped at a random position with random brightness on a noisy background. A classifier must
+recognise the shape wherever it is, which is exactly where translation invariance matters.
+"""
+
+import torch
+
+SHAPE_NAMES = ("plus", "cross", "square", "disc", "bar", "corner")
+SIZE = 28
+STAMP = 9  # every shape fits in a 9 x 9 stamp
+
+
+def _stamps():
+    """The six 9 x 9 binary stamps, one per class, in the order of SHAPE_NAMES."""
+    n = STAMP
+    r = torch.arange(n)
+    rows, cols = r[:, None].expand(n, n), r[None, :].expand(n, n)
+    mid = n // 2
+    plus = (rows == mid) | (cols == mid)
+    cross = (rows == cols) | (rows + cols == n - 1)
+    square = ((rows == 0) | (rows == n - 1) | (cols == 0) | (cols == n - 1))
+    disc = (rows - mid) ** 2 + (cols - mid) ** 2 <= mid**2
+    bar = (rows >= mid - 1) & (rows <= mid + 1)
+    corner = ((rows == 0) & (cols < n)) | ((cols == 0) & (rows < n))
+    return torch.stack([plus, cross, square, disc, bar, corner]).float()
+
+
+def make_shapes(n, seed=0, noise=0.25):
+    """n images (n, 1, 28, 28) in [0, 1] and their labels (n,), balanced over the six shapes.
+
+    Deterministic: the same (n, seed, noise) gives the same tensors on every machine run."""
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"n={n!r}: the number of images must be a positive int. Fix: e.g. n=1000.")
+    gen = torch.Generator().manual_seed(seed)
+    stamps = _stamps()
+    labels = torch.arange(n) % len(SHAPE_NAMES)  # balanced: counts differ by at most one
+    labels = labels[torch.randperm(n, generator=gen)]
+    X = noise * torch.rand(n, 1, SIZE, SIZE, generator=gen)
+    top = torch.randint(0, SIZE - STAMP + 1, (n,), generator=gen)
+    left = torch.randint(0, SIZE - STAMP + 1, (n,), generator=gen)
+    brightness = 0.5 + 0.5 * torch.rand(n, generator=gen)
+    for i in range(n):
+        t, s = int(top[i]), int(left[i])
+        patch = X[i, 0, t:t + STAMP, s:s + STAMP]
+        X[i, 0, t:t + STAMP, s:s + STAMP] = torch.maximum(patch, brightness[i] * stamps[labels[i]])
+    return X.clamp(0, 1), labels
+
+
+def load_data_shapes(batch_size, n_train=3000, n_test=1200, seed=0):
+    """(train_iter, test_iter) over generated shapes, like d2l.load_data_fashion_mnist but offline.
+
+    Training batches are shuffled with a seeded generator, so every epoch's order is reproducible."""
+    X_train, y_train = make_shapes(n_train, seed=seed)
+    X_test, y_test = make_shapes(n_test, seed=seed + 1)  # a different seed: unseen positions
+    train = torch.utils.data.TensorDataset(X_train, y_train)
+    test = torch.utils.data.TensorDataset(X_test, y_test)
+    shuffle = torch.Generator().manual_seed(seed)
+    return (torch.utils.data.DataLoader(train, batch_size, shuffle=True, generator=shuffle),
+            torch.utils.data.DataLoader(test, batch_size, shuffle=False))

@@ -1,0 +1,334 @@
+"""Self-checks for the pooling exercises (notebook 06).
+
+Each check runs the learner's function on small corner cases first (negatives, padding, ties, odd sizes),
+then on random inputs, compares with PyTorch, and prints in Chinese what is wrong: the shape, the values,
+the padding, and the smallest input where the answer differs, with both outputs. A wrong answer never
+raises: the check prints and returns False; a right answer prints ✓ and returns True.
+"""
+
+import unittest.mock
+from contextlib import ExitStack
+from functools import partial
+
+import torch
+import torch.nn.functional as F
+
+from .reference import output_shape, trace
+
+
+class _Forbidden(Exception):
+    """The learner's function called a built-in max, which the exercise asks to build from ReLU."""
+
+
+# Functions that compute a maximum directly: the ReLU exercises must not call them.
+_MAX_FUNCTIONS = [(torch, "maximum"), (torch, "max"), (torch, "amax"), (torch, "fmax"), (torch, "where"),
+                  (torch, "max_pool2d"), (F, "max_pool2d"), (torch, "clamp"),
+                  (torch.Tensor, "max"), (torch.Tensor, "maximum"), (torch.Tensor, "amax"),
+                  (torch.Tensor, "clamp")]
+
+
+def _forbid_max():
+    """A context in which calling any of _MAX_FUNCTIONS raises _Forbidden naming it."""
+    stack = ExitStack()
+    for owner, name in _MAX_FUNCTIONS:
+        prefix = "torch.Tensor." if owner is torch.Tensor else f"{owner.__name__}."
+
+        def refuse(*args, _name=prefix + name, **kwargs):
+            raise _Forbidden(_name)
+
+        stack.enter_context(unittest.mock.patch.object(owner, name, refuse))
+    return stack
+
+
+def _show(t):
+    """A tensor as short text: its values if small, otherwise its shape."""
+    if not torch.is_tensor(t):
+        return repr(t)
+    if t.numel() <= 36:
+        values = t.squeeze().tolist() if t.dim() > 2 else t.tolist()
+        return str(values).replace("inf", "∞")
+    return f"<tensor shape {tuple(t.shape)}>"
+
+
+def _fail(what, message):
+    print(f"✗ {what}：{message}")
+    return False
+
+
+def _run(fn, what, args, describe, forbid_max=False):
+    """Call fn(*args); return (True, result) or (False, None) after printing why it failed."""
+    try:
+        if forbid_max:
+            with _forbid_max():
+                return True, fn(*args)
+        return True, fn(*args)
+    except NotImplementedError:
+        _fail(what, f"尚未实现。请在上面的单元格里完成 {what}（删去 raise NotImplementedError），"
+                    "运行它，再运行这个检查。")
+    except _Forbidden as err:
+        _fail(what, f"用到了 {err}。这道题要求只用 ReLU（F.relu / torch.relu）、卷积和加减乘除来求最大值。")
+    except Exception as err:  # the learner's code raised: say where, without a traceback
+        _fail(what, f"在输入 {describe} 上抛出了 {type(err).__name__}: {err}")
+    return False, None
+
+
+def _close(got, want):
+    return got.shape == want.shape and torch.allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def _compare(what, got, want, describe, X, hint):
+    """True if got equals want; otherwise print what differs, hint(got, want) and the case, return False."""
+    if not torch.is_tensor(got):
+        return _fail(what, f"应返回 torch.Tensor，但返回了 {type(got).__name__}（输入 {describe}）。")
+    if got.shape != want.shape:
+        return _fail(what, f"形状不对：输入 {describe}，应得到形状 {tuple(want.shape)}，"
+                           f"你的函数给出 {tuple(got.shape)}。{hint(got, want)}")
+    got = got.to(want.dtype)
+    if _close(got, want):
+        return True
+    diff = (got - want).abs()
+    diff[diff.isnan()] = float("inf")
+    where = tuple(int(i) for i in (diff == diff.max()).nonzero()[0])
+    lines = [f"数值不对：输入 {describe}。{hint(got, want)}".rstrip(),
+             f"  差得最多的位置 {where}：应为 {want[where].item():.4g}，"
+             f"你的函数给出 {got[where].item():.4g}。"]
+    if X is not None and X.numel() <= 36:
+        lines.append(f"  输入      X = {_show(X)}")
+    if want.numel() <= 36:
+        lines += [f"  应得到    {_show(want)}", f"  你的结果  {_show(got)}"]
+    return _fail(what, "\n".join(lines))
+
+
+def _passed(what, n, covered):
+    print(f"✓ {what}：通过全部 {n} 个测试（{covered}）。")
+    return True
+
+
+def _seeded(*shape, seed):
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
+
+
+def _arange(*shape):
+    return torch.arange(float(torch.Size(shape).numel())).reshape(shape)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Exercise 1: average pooling as a convolution
+# ----------------------------------------------------------------------------------------------------
+
+_AVG_CASES = [  # (X, kernel_size, stride, padding)
+    (_arange(1, 1, 3, 3), 2, 1, 0),
+    (_arange(1, 1, 4, 4), 2, 2, 0),
+    (torch.ones(1, 1, 3, 3), 3, 1, 1),  # padding: corners 4/9, edges 6/9
+    (-_arange(1, 1, 5, 5) - 1, 3, 2, 1),  # negatives, odd size, padding
+    (torch.cat([_arange(1, 1, 4, 4), -_arange(1, 1, 4, 4)], 1), 2, 2, 0),  # two channels
+    (_seeded(2, 3, 7, 6, seed=1), 3, 2, 1),
+    (_seeded(1, 4, 9, 9, seed=2), 3, 3, 0),
+]
+
+
+def _avg_hint(got, want, X, k, s, p):
+    C = X.shape[1]
+    if got.shape != want.shape:
+        if got.dim() == 4 and got.shape[1] != C:
+            return (f"输出应有 {C} 个通道，和输入一样：池化对每个通道单独计算，不把通道相加"
+                    f"（卷积用 groups={C}，或把通道并入批量维）。")
+        if s != 1 and got.shape == F.avg_pool2d(X, k, 1, p).shape:
+            return (f"这正是步幅为 1 的形状：把 stride={s} 传给 F.conv2d"
+                    "（卷积默认步幅是 1，池化默认步幅是窗口大小）。")
+        if p != 0 and got.shape == F.avg_pool2d(X, k, s, 0).shape:
+            return f"这正是不填充的形状：把 padding={p} 传给 F.conv2d。"
+        return ""
+    if _close(got, want * k * k):
+        return (f"每个数都正好是正确答案的 {k * k} 倍：卷积核的每个权重应为 1/(k·k) = 1/{k * k}，"
+                "忘了除以窗口大小。")
+    if C > 1 and all(_close(got[:, i], want.sum(1)) for i in range(C)):
+        return ("每个输出通道都是所有输入通道之和：卷积把通道加在了一起。池化对每个通道单独计算，"
+                f"用 groups={C}（权重形状 ({C}, 1, k, k)）。")
+    if p > 0 and _close(got, F.avg_pool2d(X, k, s, p, count_include_pad=False)):
+        return ("只有含填充的边界窗口不同：你除以了窗口里真实输入的个数，而 PyTorch 默认 "
+                "count_include_pad=True，填充的 0 也算进分母，总是除以 k·k。")
+    return ""
+
+
+def check_avg_pool_as_conv(fn):
+    """fn(X, kernel_size, stride, padding) must equal F.avg_pool2d(X, kernel_size, stride, padding)
+    for X of shape (N, C, H, W), computed with a convolution."""
+    what = "avg_pool_as_conv"
+    for X, k, s, p in _AVG_CASES:
+        describe = f"X 形状 {tuple(X.shape)}, kernel_size={k}, stride={s}, padding={p}"
+        ok, got = _run(fn, what, (X.clone(), k, s, p), describe)
+        hint = partial(_avg_hint, X=X, k=k, s=s, p=p)
+        if not ok or not _compare(what, got, F.avg_pool2d(X, k, s, p), describe, X, hint):
+            return False
+    return _passed(what, len(_AVG_CASES), "多通道、负数、填充、奇数大小、步幅不等于窗口")
+
+
+# ----------------------------------------------------------------------------------------------------
+# Exercise 3: max from ReLU, then max pooling from convolutions and ReLUs
+# ----------------------------------------------------------------------------------------------------
+
+_PAIRS = [
+    (torch.tensor([3.0]), torch.tensor([1.0])),
+    (torch.tensor([1.0]), torch.tensor([3.0])),
+    (torch.tensor([-2.0, -5.0, 4.0, 0.0]), torch.tensor([-5.0, -2.0, 4.0, -0.0])),  # negatives, ties
+    (torch.tensor([-1.5, 2.5]), torch.tensor([0.5, -3.5])),
+    (_seeded(4, 5, seed=3) * 100, _seeded(4, 5, seed=4) * 100),
+]
+
+
+def _max_hint(got, want, a, b):
+    if _close(got, torch.minimum(a, b)):
+        return "你算出的是 min(a, b)：检查 ReLU 里的减法方向，max(a, b) = ReLU(a − b) + b。"
+    if _close(got, F.relu(a - b)):
+        return "你算出的是 ReLU(a − b)：a ≤ b 时它等于 0，还要加上 b。"
+    if _close(got, F.relu(a) + F.relu(b)) or _close(got, F.relu(a - b) + F.relu(b)):
+        return "b 被 ReLU 截掉了负数部分：b 本身可以是负数，不要对它取 ReLU。"
+    return ""
+
+
+def check_max_via_relu(fn):
+    """fn(a, b) must equal torch.maximum(a, b) elementwise, using only ReLU and + - * /."""
+    what = "max_via_relu"
+    for a, b in _PAIRS:
+        describe = f"a = {_show(a)}, b = {_show(b)}"
+        ok, got = _run(fn, what, (a.clone(), b.clone()), describe, forbid_max=True)
+        hint = partial(_max_hint, a=a, b=b)
+        if not ok or not _compare(what, got, torch.maximum(a, b), describe, None, hint):
+            return False
+    return _passed(what, len(_PAIRS), "负数、相等的值、大数")
+
+
+def _max_pool_cases(k):
+    return [
+        (_arange(1, 1, 2 * k, 2 * k), "0 到 15 的 4×4" if k == 2 else "按行编号"),
+        (-_arange(1, 1, 2 * k, 2 * k) - 1, "全为负数"),
+        ((_arange(1, 1, 2 * k, 2 * k) % 2) * 4 + 1, "有相等的最大值"),
+        (_seeded(1, 1, 2 * k + 1, 2 * k + 1, seed=5), f"{2 * k + 1}×{2 * k + 1}，奇数大小"),
+        (_seeded(2, 1, 3 * k, 4 * k, seed=6) * 10, "随机"),
+    ]
+
+
+def _max_pool_hint(got, want, X, k):
+    H, W = X.shape[-2:]
+    if got.shape != want.shape:
+        if H % k or W % k:
+            return (f"{H}×{W} 的输入用 {k}×{k}、步幅 {k} 的窗口应得到 {H // k}×{W // k}："
+                    f"放不下整个窗口的最后几行/列被丢掉（向下取整），卷积的步幅也要是 {k}、不填充。")
+        return ""
+    if _close(got, F.avg_pool2d(X, k)):
+        return "这是平均池化的结果，不是最大值。"
+    if bool(((got - want).abs() > 1e-5).le(want < 0).all()):
+        return ("只在最大值为负数的窗口出错：ReLU(b) ≠ b。"
+                "要保留一个可能为负的值，用 b = ReLU(b) − ReLU(−b)。")
+    return ""
+
+
+def check_max_pool_via_relu(fn, kernel_size=2):
+    """fn(X) must equal F.max_pool2d(X, kernel_size) for X of shape (N, 1, H, W),
+    built from convolutions and ReLUs only."""
+    k = kernel_size
+    what = f"max_pool_via_relu（{k}×{k}）"
+    cases = _max_pool_cases(k)
+    for X, label in cases:
+        describe = f"X 形状 {tuple(X.shape)}（{label}）"
+        ok, got = _run(fn, what, (X.clone(),), describe, forbid_max=True)
+        hint = partial(_max_pool_hint, X=X, k=k)
+        if not ok or not _compare(what, got, F.max_pool2d(X, k), describe, X, hint):
+            return False
+    return _passed(what, len(cases), "负数、相等的最大值、奇数大小、多个样本")
+
+
+# ----------------------------------------------------------------------------------------------------
+# Exercise 4: the computational cost of max pooling, checked by counting
+# ----------------------------------------------------------------------------------------------------
+
+_COST_CASES = [  # (c, h, w, kernel_size, stride, padding)
+    (1, 4, 4, 2, 2, 0),
+    (3, 5, 5, 3, 2, 1),
+    (2, 6, 7, 2, 1, 0),
+    (16, 10, 10, 2, 2, 0),
+    (6, 28, 28, 3, 2, 1),
+    (4, 7, 9, 3, 3, 1),
+]
+
+
+def count_comparisons(c, h, w, kernel_size, stride, padding):
+    """Count max pooling's comparisons one window at a time with poolkit.trace: a window of n values
+    (input and padding) needs n - 1 comparisons, and every one of the c channels has the same windows."""
+    steps = trace(torch.zeros(h, w), kernel_size, stride, padding)
+    return c * sum(len(step.values) - 1 for step in steps)
+
+
+def check_pool_cost(fn):
+    """fn(c, h, w, kernel_size, stride, padding) must return the number of comparisons max pooling
+    makes on a c x h x w input, as counted window by window."""
+    what = "pool_cost"
+    for c, h, w, k, s, p in _COST_CASES:
+        describe = f"c={c}, h={h}, w={w}, kernel_size={k}, stride={s}, padding={p}"
+        want = count_comparisons(c, h, w, k, s, p)
+        ok, got = _run(fn, what, (c, h, w, k, s, p), describe)
+        if not ok:
+            return False
+        if torch.is_tensor(got) and got.numel() == 1:
+            got = got.item()
+        if not isinstance(got, (int, float)) or isinstance(got, bool):
+            return _fail(what, f"应返回一个数（int），但返回了 {type(got).__name__}（{describe}）。")
+        if got == want:
+            continue
+        oh, ow = output_shape((h, w), k, s, p)
+        oh0, ow0 = output_shape((h, w), k, s, 0) if k <= h and k <= w else (0, 0)
+        size = f"floor((h + 2p − k)/s) + 1 = {oh}×{ow}"
+        hints = [
+            (c * oh * ow * k * k, "你数的是读了多少个值（k·k 个/窗口）：n 个值求最大只需 n − 1 次比较。"),
+            (oh * ow * (k * k - 1), f"少乘了通道数 c = {c}：每个通道都单独池化。"),
+            (c * h * w * (k * k - 1), f"输出不是 h×w：输出大小是 {size}。"),
+            (c * oh0 * ow0 * (k * k - 1),
+             f"忘了填充：padding={p} 时输出是 {oh}×{ow}（每个窗口的填充位置也参与比较）。"),
+            (c * (h // s) * (w // s) * (k * k - 1), f"输出大小不是 h/s：要用 {size}。"),
+        ]
+        hint = next((msg for value, msg in hints if got == value and value != want), "")
+        return _fail(what, f"输入 {describe}：数出来是 {want} 次比较"
+                           f"（{c} 个通道 × {oh}×{ow} 个窗口 × {k * k - 1} 次），你的公式给出 {got}。{hint}")
+    return _passed(what, len(_COST_CASES), "多通道、填充、步幅 1 和步幅大于 1、非正方形输入")
+
+
+# ----------------------------------------------------------------------------------------------------
+# Exercise 6: min pooling
+# ----------------------------------------------------------------------------------------------------
+
+_MIN_CASES = [  # (X, kernel_size, stride, padding)
+    (_arange(1, 1, 3, 3), 2, 1, 0),
+    (torch.ones(1, 1, 4, 4) + _arange(1, 1, 4, 4), 3, 2, 1),  # positive input with padding
+    (-_arange(1, 1, 4, 4), 2, 2, 0),  # negatives
+    (torch.tensor([[[[1.0, 5.0], [1.0, 1.0]]]]), 2, 2, 0),  # ties
+    (_seeded(2, 3, 5, 5, seed=7), 3, 2, 1),  # odd size, padding, channels
+]
+
+
+def _min_hint(got, want, X, k, s, p):
+    if got.shape != want.shape:
+        return f"最小池化的输出形状和最大池化一样：floor((H + 2p − k)/s) + 1，这里 stride={s}。"
+    if _close(got, F.max_pool2d(X, k, s, p)):
+        return "这是最大池化的结果：maxpool(X) 取的是每个窗口的最大值。最小值 = −maxpool(−X)。"
+    if _close(got, -F.max_pool2d(X, k, s, p)):
+        return "−maxpool(X) 只是把最大值取负，不是最小值：要先对输入取负，−maxpool(−X)。"
+    if _close(got, F.max_pool2d(-X, k, s, p)):
+        return "符号全反了：maxpool(−X) 是最小值的相反数，外面还要再取一次负。"
+    if p > 0 and _close(got, -F.max_pool2d(-F.pad(X, (p, p, p, p)), k, s, 0)):
+        return ("只有边界窗口不同：你用 0 填充了。对最小池化，填充必须永远不会“赢”，相当于 +∞；"
+                "−maxpool(−X) 自动做到（max_pool2d 用 −∞ 填充）。")
+    return ""
+
+
+def check_min_pool(fn):
+    """fn(X, kernel_size, stride, padding) must give each window's minimum (padding never wins),
+    for X of shape (N, C, H, W)."""
+    what = "min_pool"
+    for X, k, s, p in _MIN_CASES:
+        describe = f"X 形状 {tuple(X.shape)}, kernel_size={k}, stride={s}, padding={p}"
+        ok, got = _run(fn, what, (X.clone(), k, s, p), describe)
+        hint = partial(_min_hint, X=X, k=k, s=s, p=p)
+        if not ok or not _compare(what, got, -F.max_pool2d(-X, k, s, p), describe, X, hint):
+            return False
+    return _passed(what, len(_MIN_CASES), "正数加填充、负数、相等的值、奇数大小、多通道")
