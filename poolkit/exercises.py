@@ -260,37 +260,45 @@ def count_comparisons(c, h, w, kernel_size, stride, padding):
     return c * sum(len(step.values) - 1 for step in steps)
 
 
+def _cost_mistakes(c, h, w, k, s, p):
+    """What some realistic wrong formulas give for one case, each with what it gets wrong."""
+    oh, ow = output_shape((h, w), k, s, p)
+    oh0, ow0 = output_shape((h, w), k, s, 0) if k <= min(h, w) else (0, 0)
+    return [
+        (c * oh * ow * k * k, "你数的是读了多少个值（每个窗口 k·k 个）：n 个值求最大只需 n − 1 次比较。"),
+        (oh * ow * (k * k - 1), "少乘了通道数 c：每个通道都单独池化。"),
+        (c * h * w * (k * k - 1), "输出不是 h×w 个：输出大小是 floor((h + 2p − k)/s) + 1。"),
+        (c * oh0 * ow0 * (k * k - 1), "忘了填充：输出大小要用 h + 2p（填充的位置也参与比较）。"),
+        (c * (h // s) * (w // s) * (k * k - 1), "输出大小不是 h/s：要用 floor((h + 2p − k)/s) + 1。"),
+    ]
+
+
 def check_pool_cost(fn):
     """fn(c, h, w, kernel_size, stride, padding) must return the number of comparisons max pooling
     makes on a c x h x w input, as counted window by window."""
     what = "pool_cost"
-    for c, h, w, k, s, p in _COST_CASES:
-        describe = f"c={c}, h={h}, w={w}, kernel_size={k}, stride={s}, padding={p}"
-        want = count_comparisons(c, h, w, k, s, p)
-        ok, got = _run(fn, what, (c, h, w, k, s, p), describe)
+    answers = []
+    for case in _COST_CASES:
+        describe = "c={}, h={}, w={}, kernel_size={}, stride={}, padding={}".format(*case)
+        ok, got = _run(fn, what, case, describe)
         if not ok:
             return False
         if torch.is_tensor(got) and got.numel() == 1:
             got = got.item()
         if not isinstance(got, (int, float)) or isinstance(got, bool):
             return _fail(what, f"应返回一个数（int），但返回了 {type(got).__name__}（{describe}）。")
-        if got == want:
-            continue
-        oh, ow = output_shape((h, w), k, s, p)
-        oh0, ow0 = output_shape((h, w), k, s, 0) if k <= h and k <= w else (0, 0)
-        size = f"floor((h + 2p − k)/s) + 1 = {oh}×{ow}"
-        hints = [
-            (c * oh * ow * k * k, "你数的是读了多少个值（k·k 个/窗口）：n 个值求最大只需 n − 1 次比较。"),
-            (oh * ow * (k * k - 1), f"少乘了通道数 c = {c}：每个通道都单独池化。"),
-            (c * h * w * (k * k - 1), f"输出不是 h×w：输出大小是 {size}。"),
-            (c * oh0 * ow0 * (k * k - 1),
-             f"忘了填充：padding={p} 时输出是 {oh}×{ow}（每个窗口的填充位置也参与比较）。"),
-            (c * (h // s) * (w // s) * (k * k - 1), f"输出大小不是 h/s：要用 {size}。"),
-        ]
-        hint = next((msg for value, msg in hints if got == value and value != want), "")
-        return _fail(what, f"输入 {describe}：数出来是 {want} 次比较"
-                           f"（{c} 个通道 × {oh}×{ow} 个窗口 × {k * k - 1} 次），你的公式给出 {got}。{hint}")
-    return _passed(what, len(_COST_CASES), "多通道、填充、步幅 1 和步幅大于 1、非正方形输入")
+        answers.append((case, describe, got))
+    wrong = [(case, describe, got) for case, describe, got in answers if got != count_comparisons(*case)]
+    if not wrong:
+        return _passed(what, len(_COST_CASES), "多通道、填充、步幅 1 和步幅大于 1、非正方形输入")
+    # Name a mistake only if that wrong formula explains every answer, not one by coincidence.
+    mistakes = [_cost_mistakes(*case) for case, _, _ in answers]
+    hint = next((msg for i, (_, msg) in enumerate(mistakes[0])
+                 if all(got == m[i][0] for (_, _, got), m in zip(answers, mistakes, strict=True))), "")
+    (c, h, w, k, s, p), describe, got = wrong[0]
+    oh, ow = output_shape((h, w), k, s, p)
+    return _fail(what, f"输入 {describe}：数出来是 {count_comparisons(c, h, w, k, s, p)} 次比较"
+                       f"（{c} 个通道 × {oh}×{ow} 个窗口 × {k * k - 1} 次），你的公式给出 {got}。{hint}")
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -172,12 +172,17 @@ def test_pool_cost_counts_reads_not_comparisons(capsys):
 
 def test_pool_cost_forgot_channels(capsys):
     rejected(exercises.check_pool_cost, lambda c, h, w, k, s, p: pool_cost(1, h, w, k, s, p), capsys,
-             "通道数 c = 3")
+             "少乘了通道数 c")
 
 
 def test_pool_cost_forgot_padding(capsys):
     rejected(exercises.check_pool_cost, lambda c, h, w, k, s, p: pool_cost(c, h, w, k, s, 0), capsys,
              "忘了填充", "padding=1")
+
+
+def test_pool_cost_unexplained_answer_gets_no_misleading_hint(capsys):
+    out = rejected(exercises.check_pool_cost, lambda c, h, w, k, s, p: c * h * w, capsys, "给出 16")
+    assert "你数的是" not in out  # 16 equals the "reads" formula for this case only by coincidence
 
 
 def test_pool_cost_input_size_instead_of_output(capsys):
