@@ -130,12 +130,33 @@ def _index(channel, step, channels):
     return f"Y[{channel}, {at}]" if channels > 1 else f"Y[{at}]"
 
 
+def _axis_size_text(n, k, s, p, d, ceil_mode, out):
+    """PyTorch's output-size formula with this axis' numbers, ending in out (from output_shape)."""
+    extent = f"{k}" if d == 1 else f"{d}*({k} - 1) - 1"
+    top = n + 2 * p - (d * (k - 1) + 1)
+    rounded = -(-top // s) if ceil_mode else top // s
+    text = f"{'ceil' if ceil_mode else 'floor'}(({n} + 2*{p} - {extent}) / {s}) + 1 = {rounded + 1}"
+    if rounded + 1 != out:  # ceil_mode: the last window must start inside the input or the left padding
+        text += f" - 1 = {out} (a last window would start in the right padding)"
+    return text
+
+
+def size_line(fr):
+    """'Output size: floor((4 + 2*1 - 3) / 2) + 1 = 2' (one line per axis when they differ)."""
+    p = fr.params
+    axes = [_axis_size_text(fr.input_hw[a], p.kernel[a], p.stride[a], p.padding[a], p.dilation[a],
+                            p.ceil_mode, fr.out_hw[a]) for a in (0, 1)]
+    if axes[0] == axes[1]:
+        return f"Output size: {axes[0]}"
+    return f"Output height: {axes[0]}; width: {axes[1]}"
+
+
 def text_lines(fr, t):
     """The lines under frame t: which step, the arithmetic of each channel, the divisor's reason."""
     n, channels = fr.n_steps, len(fr.steps)
     if t == n:
         each = f" in each of the {channels} channels" if channels > 1 else ""
-        return [f"Done: {n} windows, {n} output values{each}"]
+        return [f"Done: {n} windows, {n} output values{each}", size_line(fr)]
     first = fr.steps[0][t]
     lines = [f"Step {t + 1} of {n}:"]
     if channels == 1:

@@ -1,6 +1,8 @@
 """poolkit.draw and `python -m poolkit.images`: frames drawn from the trace, Images/ reproducible."""
 
 import io
+import itertools
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +13,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 import poolkit.draw as draw
+from poolkit import output_shape
 from poolkit.draw import draw_frame, frame_figure, frame_png, frames, text_lines
 from poolkit.reference import fmt
 
@@ -114,7 +117,8 @@ def test_text_lines_explain_the_divisor():
     assert "5 ceil_mode overhang cells never do" in last[1]
     override = frames(X4, kernel_size=2, mode="avg", divisor_override=1)
     assert "divisor_override=1" in text_lines(override, 0)[1]
-    assert text_lines(frames(X3, kernel_size=2, stride=1), 4) == ["Done: 4 windows, 4 output values"]
+    assert text_lines(frames(X3, kernel_size=2, stride=1), 4) == [
+        "Done: 4 windows, 4 output values", "Output size: floor((3 + 2*0 - 2) / 1) + 1 = 2"]
 
 
 @pytest.mark.parametrize("X", [X3, torch.stack((X4, X4 + 1)), torch.arange(6).reshape(2, 3)])
@@ -206,3 +210,15 @@ def test_gif_frames_match_frame_png():
     difference = [abs(a - b) for a, b in zip(gif.convert("L").tobytes(), png.convert("L").tobytes(),
                                              strict=True)]
     assert sum(d > 40 for d in difference) < 0.01 * len(difference)  # only palette rounding differs
+
+
+def test_size_line_ends_in_output_shape():
+    """The output-size arithmetic on the finished frame ends in output_shape's answer, ceil rule included."""
+    for n, k, s, p, d, ceil in itertools.product(range(1, 8), range(1, 4), range(1, 4), range(2), (1, 2),
+                                                 (False, True)):
+        if p > k // 2 or d * (k - 1) + 1 > n + 2 * p:
+            continue
+        fr = frames(torch.zeros(n, n + 1), kernel_size=k, stride=s, padding=p, dilation=d, ceil_mode=ceil)
+        line = text_lines(fr, fr.n_steps)[-1]
+        ends = [int(x) for x in re.findall(r"= (\d+)(?: \(|;|$)", line)]
+        assert ends == list(output_shape((n, n + 1), k, s, p, d, ceil)), line
