@@ -175,16 +175,30 @@ def regenerated(tmp_path_factory):
     return out
 
 
+def decoded(path):
+    """Every frame's RGB pixels and duration, and the loop count: what a viewer shows."""
+    image = Image.open(path)
+    shown = []
+    for i in range(getattr(image, "n_frames", 1)):
+        image.seek(i)
+        shown.append((image.size, image.info.get("duration"), image.convert("RGB").tobytes()))
+    return shown, image.info.get("loop")
+
+
 def test_images_are_reproducible_from_the_command(regenerated):
-    # Byte identity holds because every writer is deterministic: Agg renders the same pixels, the PNGs
-    # carry no Software/date metadata (metadata={'Software': None}), and Pillow's GIF writer stores no
-    # timestamp. If this fails after a matplotlib/Pillow upgrade, rerun `python -m poolkit.images`.
+    # Byte identity holds because every step is deterministic: Agg renders the same pixels with
+    # matplotlib's bundled DejaVu fonts, the PNGs carry no Software/date metadata
+    # (metadata={'Software': None}), and Pillow's GIF writer stores no timestamp. Pixels are compared
+    # first, so a failure says whether the picture changed or only the encoder (Pillow/zlib version).
     made = sorted(p.name for p in regenerated.iterdir())
     committed = sorted(p.name for p in IMAGES.iterdir() if not p.name.startswith("."))
     assert made == committed, "Images/ holds files the command does not make, or misses some"
     for name in made:
+        assert decoded(regenerated / name) == decoded(IMAGES / name), (
+            f"Images/{name} shows something else than `python -m poolkit.images` draws now: regenerate it")
         assert (regenerated / name).read_bytes() == (IMAGES / name).read_bytes(), (
-            f"Images/{name} differs from what `python -m poolkit.images` makes now: regenerate it")
+            f"Images/{name}: same pixels, different bytes, so the encoder changed (Pillow or zlib "
+            "version): regenerate with the pinned environment")
 
 
 @pytest.mark.parametrize("name, steps", [("max-pool.gif", 4), ("avg-pool.gif", 4), ("padding-stride.gif", 4)])
