@@ -132,7 +132,8 @@ def _avg(planes, params, out_hw):
             where, view = _tap(acc, out_hw, params, a, b)
             if view is not None:
                 total[where] += view
-    return (total / _divisor(H, W, params, out_hw, acc_dtype)).to(planes.dtype)
+    # PyTorch adds each mean to a zeroed output, so a -0.0 mean (0 / negative divisor) comes out as 0.0.
+    return (total / _divisor(H, W, params, out_hw, acc_dtype)).to(planes.dtype) + 0.0
 
 
 def pool2d_vectorized(
