@@ -232,22 +232,24 @@ def _chars(n, font):
     return n * FONT[font] * CHAR
 
 
-def layout(fr):
-    """Positions that stay the same in every frame, so an animation does not jump."""
+def layout(fr, still=None):
+    """Positions in cells. still=None: the same for every frame, so an animation does not jump;
+    still=t: just enough room for frame t's text."""
+    shown = range(fr.n_steps + 1) if still is None else [still]
     geo = _geometry(fr)
     out_h, out_w = fr.out_hw
     labels = _grid_labels(fr, 0)
     block = geo.cols + GAP_IN_OUT + max(out_w, _chars(len(labels[1]), "label"))
     grids = 0.5 + len(fr.steps) * block + (len(fr.steps) - 1) * GAP_CHANNELS
-    longest = max(len(line) for t in range(fr.n_steps + 1) for line in text_lines(fr, t))
-    longest = max(longest, len(title(fr)) * FONT["title"] / FONT["text"])
+    longest = max(len(line) for t in shown for line in text_lines(fr, t))
+    longest = max(longest, 1.1 * len(title(fr)) * FONT["title"] / FONT["text"])  # bold is wider
     width = max(grids, _chars(min(longest, MAX_TEXT_CHARS), "text")) + 0.6
     wrap = max(20, int((width - 0.6) / _chars(1, "text")))
     title_lines = len(_wrap(title(fr), wrap))
     grid_top = 0.35 + title_lines * LINE + 1.0
     out_top = grid_top + (geo.rows - out_h) / 2
     text_top = grid_top + max(geo.rows, out_h) + 0.45
-    n_text = max(sum(len(_wrap(line, wrap)) for line in text_lines(fr, t)) for t in range(fr.n_steps + 1))
+    n_text = max(sum(len(_wrap(line, wrap)) for line in text_lines(fr, t)) for t in shown)
     legend_top = text_top + n_text * LINE + 0.25
     legend, x, y = [], 0.3, legend_top
     for style, label in legend_entries(fr):
@@ -298,13 +300,14 @@ def _number_sizes(fr, pt):
     return [min(FONT["number"] * pt, 0.8 * pt / (CHAR * max(map(len, shown)))) for shown in (inputs, outputs)]
 
 
-def draw_frame(ax, fr, t):
-    """Draw frame t of fr (from `frames`) onto ax, clearing it first. Works on any axes size."""
+def draw_frame(ax, fr, t, still=False):
+    """Draw frame t of fr (from `frames`) onto ax, clearing it first. Works on any axes size.
+    still=False keeps the layout of every frame identical (animations); True fits frame t alone."""
     n = fr.n_steps
     if not (isinstance(t, int) and 0 <= t <= n):
         raise ValueError(f"t={t!r}: frames go from 0 to {n} ({n} steps, then the finished output). "
                          f"Fix: use 0 <= t <= {n}.")
-    lay, geo = layout(fr), _geometry(fr)
+    lay, geo = layout(fr, t if still else None), _geometry(fr)
     ax.clear()
     ax.set_axis_off()
     ax.set_xlim(0, lay.width)
@@ -430,14 +433,14 @@ def draw_frame(ax, fr, t):
         text(x + 0.55, y + 0.31, _minus(label), "legend")
 
 
-def frame_figure(fr, t=0, cell_inches=CELL_INCHES):
+def frame_figure(fr, t=0, still=True, cell_inches=CELL_INCHES):
     """A new Figure (Agg canvas, no pyplot) showing frame t, sized so every number is legible."""
-    lay = layout(fr)
+    lay = layout(fr, t if still else None)
     with matplotlib.rc_context(RC):
         fig = Figure(figsize=(lay.width * cell_inches, lay.height * cell_inches), facecolor="white")
         FigureCanvasAgg(fig)
         ax = fig.add_axes((0, 0, 1, 1))
-        draw_frame(ax, fr, t)
+        draw_frame(ax, fr, t, still)
     return fig
 
 

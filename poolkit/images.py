@@ -15,7 +15,7 @@ from matplotlib.animation import PillowWriter
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from .draw import CELL_INCHES, DPI, RC, draw_frame, frame_figure, frames, layout, png_bytes
+from .draw import BLUE, CELL_INCHES, DPI, FONT, LINE, RC, draw_frame, frame_figure, frames, layout, png_bytes
 
 IMAGES = Path(__file__).resolve().parent.parent / "Images"
 STEP_SECONDS = 0.8  # one window position per frame
@@ -35,7 +35,7 @@ GIFS = {
 
 def write_gif(path, fr):
     """Every step of fr, then the finished output held for a moment; loops forever."""
-    fig = frame_figure(fr, 0)
+    fig = frame_figure(fr, 0, still=False)
     ax = fig.axes[0]
     writer = PillowWriter(fps=1 / STEP_SECONDS)
     with matplotlib.rc_context(RC), writer.saving(fig, str(path), dpi=DPI):
@@ -47,18 +47,21 @@ def write_gif(path, fr):
             writer.grab_frame(facecolor="white")
 
 
-def stacked_figure(panels):
-    """One figure with the frames (fr, t) of panels stacked top to bottom, left-aligned, same scale."""
-    sizes = [layout(fr) for fr, _ in panels]
-    width, height = max(s.width for s in sizes), sum(s.height for s in sizes)
+def stacked_figure(panels, heading):
+    """One figure: a heading, then the frames (fr, t) of panels top to bottom, left-aligned, same scale."""
+    sizes = [layout(fr, t) for fr, t in panels]
+    band = 2 * LINE  # the heading's height, in cells
+    width, height = max(s.width for s in sizes), band + sum(s.height for s in sizes)
     with matplotlib.rc_context(RC):
         fig = Figure(figsize=(width * CELL_INCHES, height * CELL_INCHES), facecolor="white")
         FigureCanvasAgg(fig)
-        top = 1.0
+        fig.text(0.3 / width, 1 - LINE / height, heading, fontsize=FONT["title"] * CELL_INCHES * 72,
+                 va="center", color=BLUE, weight="bold", parse_math=False)
+        top = 1.0 - band / height
         for (fr, t), size in zip(panels, sizes, strict=True):
             h = size.height / height
             ax = fig.add_axes((0, top - h, size.width / width, h))
-            draw_frame(ax, fr, t)
+            draw_frame(ax, fr, t, still=True)
             top -= h
     return fig
 
@@ -75,7 +78,8 @@ def max_vs_avg_png():
     for mode in ("max", "avg"):
         fr = frames(CONTRAST_X, kernel_size=2, stride=2, mode=mode)
         panels.append((fr, fr.n_steps - 1))
-    return png_bytes(stacked_figure(panels))
+    return png_bytes(stacked_figure(panels, "Same input, same windows:\n"
+                                            "max keeps the largest, avg blends all four"))
 
 
 def generate(out=IMAGES):
