@@ -232,10 +232,21 @@ def _chars(n, font):
     return n * FONT[font] * CHAR
 
 
+def _check_t(fr, t):
+    """The number of steps, after checking that frame t exists."""
+    n = fr.n_steps
+    if not (isinstance(t, int) and not isinstance(t, bool) and 0 <= t <= n):
+        raise ValueError(f"t={t!r}: frames go from 0 to {n} ({n} steps, then the finished output). "
+                         f"Fix: use 0 <= t <= {n}.")
+    return n
+
+
 def layout(fr, still=None):
     """Positions in cells. still=None: the same for every frame, so an animation does not jump;
     still=t: just enough room for frame t's text."""
     shown = range(fr.n_steps + 1) if still is None else [still]
+    if still is not None:
+        _check_t(fr, still)
     geo = _geometry(fr)
     out_h, out_w = fr.out_hw
     labels = _grid_labels(fr, 0)
@@ -303,10 +314,7 @@ def _number_sizes(fr, pt):
 def draw_frame(ax, fr, t, still=False):
     """Draw frame t of fr (from `frames`) onto ax, clearing it first. Works on any axes size.
     still=False keeps the layout of every frame identical (animations); True fits frame t alone."""
-    n = fr.n_steps
-    if not (isinstance(t, int) and 0 <= t <= n):
-        raise ValueError(f"t={t!r}: frames go from 0 to {n} ({n} steps, then the finished output). "
-                         f"Fix: use 0 <= t <= {n}.")
+    n = _check_t(fr, t)
     lay, geo = layout(fr, t if still else None), _geometry(fr)
     ax.clear()
     ax.set_axis_off()

@@ -14,7 +14,7 @@ from PIL import Image
 
 import poolkit.draw as draw
 from poolkit import output_shape
-from poolkit.draw import draw_frame, frame_figure, frame_png, frames, text_lines
+from poolkit.draw import draw_frame, frame_figure, frame_png, frames, png_bytes, text_lines
 from poolkit.reference import fmt
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -219,7 +219,8 @@ def test_gif_frames_match_frame_png():
     """A GIF frame is the same drawing as frame_png (one drawing function serves both)."""
     gif = Image.open(IMAGES / "max-pool.gif")
     gif.seek(1)
-    png = Image.open(io.BytesIO(frame_png(X3, 1, kernel_size=2, stride=1)))
+    fr = frames(X3, kernel_size=2, stride=1)
+    png = Image.open(io.BytesIO(png_bytes(frame_figure(fr, 1, still=False))))
     assert gif.size == png.size
     difference = [abs(a - b) for a, b in zip(gif.convert("L").tobytes(), png.convert("L").tobytes(),
                                              strict=True)]
