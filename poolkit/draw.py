@@ -24,7 +24,7 @@ from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from .reference import Params, Step, fmt, make_params, output_shape, trace
+from .reference import Params, fmt, make_params, output_shape, trace
 
 # Okabe-Ito colours (safe for the common colour-vision deficiencies), plus greys.
 BLUE, SKY, ORANGE, VERMILLION = "#0072B2", "#56B4E9", "#E69F00", "#D55E00"
@@ -461,14 +461,16 @@ def png_bytes(fig, dpi=DPI):
 
 
 def frame_png(X, t=0, kernel_size=2, stride=None, padding=0, dilation=1, ceil_mode=False, mode="max",
-              count_include_pad=True, divisor_override=None, dpi=DPI):
+              count_include_pad=True, divisor_override=None, dpi=DPI, max_width=2000):
     """PNG bytes of frame t of pooling X ((H, W) or (C, H, W)) with pool2d's parameters.
 
-    Invalid parameters raise poolkit's ValueError/TypeError (the same messages as pool2d)."""
+    Invalid parameters raise poolkit's ValueError/TypeError (the same messages as pool2d).
+    Wide frames (large or many channels) get a lower dpi so the PNG is at most max_width pixels wide."""
     fr = frames(X, kernel_size, stride, padding, dilation, ceil_mode, mode, count_include_pad,
                 divisor_override)
-    return png_bytes(frame_figure(fr, t), dpi)
+    fig = frame_figure(fr, t)
+    return png_bytes(fig, min(dpi, max_width / fig.get_figwidth()))
 
 
-__all__ = ["Frames", "Step", "draw_frame", "frame_figure", "frame_png", "frames", "layout", "png_bytes",
+__all__ = ["Frames", "draw_frame", "frame_figure", "frame_png", "frames", "layout", "png_bytes", "size_line",
            "text_lines", "title"]
