@@ -27,7 +27,7 @@ from matplotlib.patches import Rectangle
 from .reference import Params, fmt, make_params, output_shape, trace
 
 # Okabe-Ito colours (safe for the common colour-vision deficiencies), plus greys.
-BLUE, SKY, ORANGE, VERMILLION = "#0072B2", "#56B4E9", "#E69F00", "#D55E00"
+BLUE, SKY, VERMILLION = "#0072B2", "#56B4E9", "#D55E00"
 GRID, INK, MUTED = "#9A9A9A", "#1A1A1A", "#6E6E6E"
 PAD_FILL, UNREAD_FILL, WINDOW_FILL, PENDING_FILL = "#FBEFC9", "#D4D4D4", "#BFE1F6", "#F3F3F3"
 
@@ -219,7 +219,7 @@ class Layout(NamedTuple):
     width: float
     height: float
     grid_top: float
-    block: float  # width of one channel's block (input, gap, output)
+    offsets: list  # (dx, dy) of each channel's block (input, gap, output)
     out_left: float  # output grid's left edge, relative to its block
     out_top: float
     wrap: int  # characters per text line
@@ -241,9 +241,9 @@ def _check_t(fr, t):
     return n
 
 
-def layout(fr, still=None):
+def layout(fr, still=None, stack_channels=False):
     """Positions in cells. still=None: the same for every frame, so an animation does not jump;
-    still=t: just enough room for frame t's text."""
+    still=t: just enough room for frame t's text. Channels side by side, or one above the other."""
     shown = range(fr.n_steps + 1) if still is None else [still]
     if still is not None:
         _check_t(fr, still)
@@ -251,7 +251,13 @@ def layout(fr, still=None):
     out_h, out_w = fr.out_hw
     labels = _grid_labels(fr, 0)
     block = geo.cols + GAP_IN_OUT + max(out_w, _chars(len(labels[1]), "label"))
-    grids = 0.5 + len(fr.steps) * block + (len(fr.steps) - 1) * GAP_CHANNELS
+    block_height = max(geo.rows, out_h) + 1.0 + GAP_CHANNELS  # the labels above, a gap below
+    channels = range(len(fr.steps))
+    if stack_channels:
+        offsets = [(0.0, c * block_height) for c in channels]
+    else:
+        offsets = [(c * (block + GAP_CHANNELS), 0.0) for c in channels]
+    grids = 0.5 + block + offsets[-1][0]
     longest = max(len(line) for t in shown for line in text_lines(fr, t))
     longest = max(longest, 1.1 * len(title(fr)) * FONT["title"] / FONT["text"])  # bold is wider
     width = max(grids, _chars(min(longest, MAX_TEXT_CHARS), "text")) + 0.6
@@ -259,7 +265,7 @@ def layout(fr, still=None):
     title_lines = len(_wrap(title(fr), wrap))
     grid_top = 0.35 + title_lines * LINE + 1.0
     out_top = grid_top + (geo.rows - out_h) / 2
-    text_top = grid_top + max(geo.rows, out_h) + 0.45
+    text_top = grid_top + offsets[-1][1] + max(geo.rows, out_h) + 0.45
     n_text = max(sum(len(_wrap(line, wrap)) for line in text_lines(fr, t)) for t in shown)
     legend_top = text_top + n_text * LINE + 0.25
     legend, x, y = [], 0.3, legend_top
@@ -270,7 +276,7 @@ def layout(fr, still=None):
         legend.append((x, y, style, label))
         x += w
     height = y + LINE + 0.2
-    return Layout(width, height, grid_top, block, geo.cols + GAP_IN_OUT, out_top, wrap, text_top,
+    return Layout(width, height, grid_top, offsets, geo.cols + GAP_IN_OUT, out_top, wrap, text_top,
                   legend_top, legend)
 
 
@@ -278,7 +284,7 @@ def _grid_labels(fr, channel):
     (H, W), (oh, ow) = fr.input_hw, fr.out_hw
     if len(fr.steps) == 1:
         return f"input X, {H}x{W}", f"output Y, {oh}x{ow}"
-    return f"X[{channel}], {H}x{W}", f"Y[{channel}], {oh}x{ow}"
+    return f"channel {channel}: X[{channel}], {H}x{W}", f"Y[{channel}], {oh}x{ow}"
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -311,11 +317,12 @@ def _number_sizes(fr, pt):
     return [min(FONT["number"] * pt, 0.8 * pt / (CHAR * max(map(len, shown)))) for shown in (inputs, outputs)]
 
 
-def draw_frame(ax, fr, t, still=False):
+def draw_frame(ax, fr, t, still=False, stack_channels=False):
     """Draw frame t of fr (from `frames`) onto ax, clearing it first. Works on any axes size.
-    still=False keeps the layout of every frame identical (animations); True fits frame t alone."""
+    still=False keeps the layout of every frame identical (animations); True fits frame t alone.
+    stack_channels=True puts channels one above the other instead of side by side."""
     n = _check_t(fr, t)
-    lay, geo = layout(fr, t if still else None), _geometry(fr)
+    lay, geo = layout(fr, t if still else None, stack_channels), _geometry(fr)
     ax.clear()
     ax.set_axis_off()
     ax.set_xlim(0, lay.width)
@@ -343,8 +350,8 @@ def draw_frame(ax, fr, t, still=False):
     pad_text = "\u2212∞" if fr.params.mode == "max" else "0"
     H, W = fr.input_hw
     for channel, plane in enumerate(fr.planes):
-        left = 0.5 + channel * (lay.block + GAP_CHANNELS)
-        top = lay.grid_top
+        dx, dy = lay.offsets[channel]
+        left, top = 0.5 + dx, lay.grid_top + dy
         in_label, out_label = _grid_labels(fr, channel)
 
         def at(r, c, left=left, top=top):
@@ -373,7 +380,7 @@ def draw_frame(ax, fr, t, still=False):
             text(left - 0.12, at(r, 0)[1] + 0.5, str(r), "index", ha="right", color=MUTED)
 
         # Output grid: filled up to step t; the current cell highlighted like the window.
-        ox, oy = left + lay.out_left, lay.out_top
+        ox, oy = left + lay.out_left, lay.out_top + dy
         text(ox, top - 0.72, out_label, "label", weight="bold")
         for i, step in enumerate(fr.steps[channel]):
             x, y = ox + step.out_col, oy + step.out_row
@@ -441,14 +448,14 @@ def draw_frame(ax, fr, t, still=False):
         text(x + 0.55, y + 0.31, _minus(label), "legend")
 
 
-def frame_figure(fr, t=0, still=True, cell_inches=CELL_INCHES):
+def frame_figure(fr, t=0, still=True, stack_channels=False, cell_inches=CELL_INCHES):
     """A new Figure (Agg canvas, no pyplot) showing frame t, sized so every number is legible."""
-    lay = layout(fr, t if still else None)
+    lay = layout(fr, t if still else None, stack_channels)
     with matplotlib.rc_context(RC):
         fig = Figure(figsize=(lay.width * cell_inches, lay.height * cell_inches), facecolor="white")
         FigureCanvasAgg(fig)
         ax = fig.add_axes((0, 0, 1, 1))
-        draw_frame(ax, fr, t, still)
+        draw_frame(ax, fr, t, still, stack_channels)
     return fig
 
 

@@ -69,7 +69,7 @@ def stacked_figure(panels, heading):
 def multi_channel_png():
     """Two channels, torch.cat((X, X + 1)), pooled independently: channel 2 gives [[6, 8], [14, 16]]."""
     fr = frames(torch.stack((D2L_X, D2L_X + 1)), kernel_size=3, stride=2, padding=1)
-    return png_bytes(frame_figure(fr, fr.n_steps - 1))
+    return png_bytes(frame_figure(fr, fr.n_steps - 1, stack_channels=True))  # legible at README width
 
 
 def max_vs_avg_png():

@@ -237,3 +237,11 @@ def test_size_line_ends_in_output_shape():
         line = text_lines(fr, fr.n_steps)[-1]
         ends = [int(x) for x in re.findall(r"= (\d+)(?: \(|;|$)", line)]
         assert ends == list(output_shape((n, n + 1), k, s, p, d, ceil)), line
+
+
+def test_stacked_channels_show_the_same_numbers():
+    fr = frames(torch.stack((X4, X4 + 1)), kernel_size=3, stride=2, padding=1)
+    side, stacked = frame_figure(fr, 3), frame_figure(fr, 3, stack_channels=True)
+    assert stacked.get_figheight() > side.get_figheight() and stacked.get_figwidth() < side.get_figwidth()
+    texts = [sorted(t.get_text() for t in fig.axes[0].texts) for fig in (side, stacked)]
+    assert texts[0] == texts[1] and "16" in texts[1]
