@@ -29,7 +29,7 @@ from .reference import Params, fmt, make_params, output_shape, trace
 # Okabe-Ito colours (safe for the common colour-vision deficiencies), plus greys.
 BLUE, SKY, VERMILLION = "#0072B2", "#56B4E9", "#D55E00"
 GRID, INK, MUTED = "#9A9A9A", "#1A1A1A", "#6E6E6E"
-PAD_FILL, UNREAD_FILL, WINDOW_FILL, PENDING_FILL = "#FBEFC9", "#D4D4D4", "#BFE1F6", "#F3F3F3"
+PAD_FILL, UNREAD_FILL, WINDOW_FILL, PENDING_FILL = "#FBEFC9", "#D4D4D4", "#BFE1F6", "#EDEDED"
 
 CELL_INCHES = 0.48  # one grid cell; 48 px at the default 100 dpi
 DPI = 100
