@@ -340,3 +340,31 @@ def check_min_pool(fn):
         if not ok or not _compare(what, got, -F.max_pool2d(-X, k, s, p), describe, X, hint):
             return False
     return _passed(what, len(_MIN_CASES), "正数加填充、负数、相等的值、奇数大小、多通道")
+
+
+# ----------------------------------------------------------------------------------------------------
+# Exercise 2: max pooling is not linear, so no convolution alone can compute it
+# ----------------------------------------------------------------------------------------------------
+
+
+def check_not_additive(X, Y):
+    """X, Y: two (H, W) tensors, H, W >= 2, for which 2x2 max pooling breaks additivity:
+    maxpool(X + Y) != maxpool(X) + maxpool(Y). Every convolution (without bias) is additive."""
+    what = "反例 (counterexample)"
+    if X is None or Y is None:
+        return _fail(what, "尚未实现。请在上面的单元格里给 X2 和 Y2 赋值（两个形状相同的二维张量），"
+                           "再运行这个检查。")
+    if not (torch.is_tensor(X) and torch.is_tensor(Y)):
+        return _fail(what, "X2 和 Y2 都应是 torch.Tensor，例如 torch.tensor([[1.0, 0.0], [0.0, 0.0]])。")
+    if X.shape != Y.shape or X.dim() != 2 or min(X.shape) < 2:
+        return _fail(what, f"X2 和 Y2 应是形状相同、至少 2×2 的二维张量；现在是 {tuple(X.shape)} 和 "
+                           f"{tuple(Y.shape)}。")
+    X, Y = X.float(), Y.float()
+    pool = lambda Z: F.max_pool2d(Z[None, None], 2)[0, 0]  # noqa: E731
+    together, apart = pool(X + Y), pool(X) + pool(Y)
+    if _close(together, apart):
+        return _fail(what, f"对这两个输入，maxpool(X + Y) = maxpool(X) + maxpool(Y) = {_show(together)}，"
+                           "没有打破可加性。提示：让 X 和 Y 的最大值落在同一个窗口里的不同位置。")
+    print(f"✓ {what}：maxpool(X + Y) = {_show(together)}，而 maxpool(X) + maxpool(Y) = {_show(apart)}。"
+          "最大池化不满足可加性，而任何（不带偏置的）卷积都满足，所以单靠卷积算不出最大池化。")
+    return True

@@ -261,3 +261,12 @@ def test_make_shapes_rejects_bad_n():
         assert "positive int" in str(err)
     else:
         raise AssertionError("make_shapes(0) should raise ValueError")
+
+
+def test_not_additive_accepts_a_counterexample_and_rejects_others(capsys):
+    X = torch.tensor([[1.0, 0.0], [0.0, 0.0]])
+    assert exercises.check_not_additive(X, torch.tensor([[0.0, 1.0], [0.0, 0.0]]))
+    assert "✓" in capsys.readouterr().out
+    rejected(lambda fn: exercises.check_not_additive(X, X), None, capsys, "没有打破可加性")
+    rejected(lambda fn: exercises.check_not_additive(None, None), None, capsys, "尚未实现")
+    rejected(lambda fn: exercises.check_not_additive(X, torch.ones(3, 3)), None, capsys, "形状相同")
