@@ -1,0 +1,271 @@
+"""binder/ and the root files describe one environment.
+
+Binder (repo2docker) reads only binder/ once it exists, so binder/requirements.txt repeats the pins of
+requirements.txt. These tests hold the two together: the same packages at the same versions (apart from
+the PyTorch CPU wheel index and the `+cpu` build labels), the same Python everywhere, this repository's
+package installed by both, and every module a notebook imports installed by both.
+"""
+
+import ast
+import importlib.metadata
+import importlib.util
+import os
+import re
+import sys
+import tomllib
+import types
+from pathlib import Path
+
+import nbformat
+import pytest
+from IPython.core.inputtransformer2 import TransformerManager
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+ROOT = Path(__file__).resolve().parent.parent
+BINDER = ROOT / "binder"
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+CPU_INDEX = "--extra-index-url https://download.pytorch.org/whl/cpu"
+# repo2docker's base image runs the Jupyter server in the same environment (its
+# buildpacks/conda/environment.py-3.11.yml: jupyterlab==4.*, notebook==7.*, ipywidgets==8.*).
+# binder/ leaves the server to the image and must not reinstall it; only these may be missing there.
+BASE_IMAGE_PROVIDES = {"jupyterlab": 4}
+SERVER_PACKAGES = {"jupyterlab", "notebook", "jupyter-server", "jupyterhub"}
+LOCAL_PACKAGE = "poolkit"
+
+
+def parse_requirements(path):
+    """-> ({name: Requirement}, [option lines], [editable targets]) for a pip requirements file."""
+    pins, options, editables = {}, [], []
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.split(" #", 1)[0].strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith(("-e ", "--editable ")):
+            editables.append(line.split(None, 1)[1])
+        elif line.startswith("-"):
+            options.append(" ".join(line.split()))
+        else:
+            requirement = Requirement(line)
+            pins[canonicalize_name(requirement.name)] = requirement
+    return pins, options, editables
+
+
+def pinned_version(requirement):
+    """The exact version of an `==` pin (the only kind these files may hold)."""
+    (spec,) = requirement.specifier
+    assert spec.operator == "==" and "*" not in spec.version, f"{requirement} is not an exact pin"
+    return Version(spec.version)
+
+
+ROOT_PINS, ROOT_OPTIONS, ROOT_EDITABLES = parse_requirements(ROOT / "requirements.txt")
+BINDER_PINS, BINDER_OPTIONS, BINDER_EDITABLES = parse_requirements(BINDER / "requirements.txt")
+
+
+def load_make():
+    spec = importlib.util.spec_from_file_location("make_under_test", ROOT / "make.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def runtime_python():
+    text = (BINDER / "runtime.txt").read_text(encoding="utf-8").strip()
+    match = re.fullmatch(r"python-(\d+)\.(\d+)", text)
+    assert match, f"binder/runtime.txt must be one line like python-3.11, not {text!r}"
+    return int(match[1]), int(match[2])
+
+
+# --- packages ---------------------------------------------------------------------------------------
+
+
+def test_every_pin_is_exact():
+    for requirement in [*ROOT_PINS.values(), *BINDER_PINS.values()]:
+        pinned_version(requirement)
+
+
+def test_binder_pins_the_same_packages_at_the_same_versions():
+    missing = set(ROOT_PINS) - set(BINDER_PINS) - set(BASE_IMAGE_PROVIDES)
+    extra = set(BINDER_PINS) - set(ROOT_PINS)
+    assert not missing, f"in requirements.txt but not in binder/requirements.txt: {sorted(missing)}"
+    assert not extra, f"in binder/requirements.txt but not in requirements.txt: {sorted(extra)}"
+    for name, requirement in BINDER_PINS.items():
+        root, binder = pinned_version(ROOT_PINS[name]), pinned_version(requirement)
+        # A build label (+cpu) is the only allowed difference.
+        assert root.public == binder.public, f"{name}: {root} in requirements.txt, {binder} in binder/"
+
+
+def test_binder_leaves_the_jupyter_server_to_the_base_image():
+    reinstalled = SERVER_PACKAGES & set(BINDER_PINS)
+    assert not reinstalled, f"binder/ reinstalls the image's Jupyter server: {sorted(reinstalled)}"
+    for name, major in BASE_IMAGE_PROVIDES.items():
+        assert pinned_version(ROOT_PINS[name]).major == major, f"{name}: not the base image's major"
+    assert pinned_version(BINDER_PINS["ipywidgets"]).major == 8, "the base image ships ipywidgets 8"
+
+
+def test_only_binder_uses_the_cpu_wheel_index():
+    assert BINDER_OPTIONS == [CPU_INDEX], f"binder/requirements.txt options: {BINDER_OPTIONS}"
+    # Unreachable from the project's machines: in requirements.txt it would slow every install there.
+    assert ROOT_OPTIONS == [], f"requirements.txt must not name package indexes: {ROOT_OPTIONS}"
+
+
+def test_cpu_builds_satisfy_the_pins():
+    """`torch==2.14.1` accepts `2.14.1+cpu` and pip prefers it when the CPU index offers both builds."""
+    for name in ("torch", "torchvision"):
+        pin = pinned_version(BINDER_PINS[name])
+        cpu = Version(f"{pin}+cpu")
+        assert cpu in SpecifierSet(f"=={pin}") and cpu > pin
+        assert pin not in SpecifierSet(f"=={cpu}")  # so a +cpu pin would break the local rebuild
+
+
+def test_the_installed_environment_matches_the_pins():
+    """The dependency graph used below is read from this environment, so it must hold these versions."""
+    for name, requirement in ROOT_PINS.items():
+        installed = Version(importlib.metadata.version(name))
+        assert installed.public == pinned_version(requirement).public, (
+            f"{name} {installed} is installed, requirements.txt pins {requirement}. "
+            "Fix: python3.11 make.py test (reinstalls when requirements change)"
+        )
+
+
+# --- this repository's own package ------------------------------------------------------------------
+
+
+def test_both_install_this_repositorys_package():
+    assert ROOT_EDITABLES == ["."], "requirements.txt installs poolkit with `-e .`"
+    # No local reference in binder/requirements.txt: repo2docker then installs it before copying the
+    # repository, in a cached layer; binder/postBuild installs poolkit after the copy.
+    assert BINDER_EDITABLES == [], "binder/requirements.txt must not reference local paths (use postBuild)"
+    post_build = BINDER / "postBuild"
+    assert os.access(post_build, os.X_OK), "binder/postBuild must be executable (git mode 100755)"
+    text = post_build.read_text(encoding="utf-8")
+    assert text.startswith("#!/bin/bash\n") and "set -euo pipefail" in text
+    commands = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    assert "python -m pip install --no-cache-dir --no-deps -e ." in commands, commands
+
+
+def test_the_package_needs_nothing_binder_does_not_pin():
+    """postBuild installs poolkit with --no-deps, so its declared dependencies must come from the pins."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert project["name"] == LOCAL_PACKAGE
+    provided = dependency_closure(BINDER_PINS)
+    for dependency in project["dependencies"]:
+        requirement = Requirement(dependency)
+        name = canonicalize_name(requirement.name)
+        assert name in provided, f"pyproject.toml needs {name}, which binder/ does not install"
+        assert importlib.metadata.version(name) in requirement.specifier, f"{name} violates {requirement}"
+
+
+# --- the same Python --------------------------------------------------------------------------------
+
+
+def test_runtime_txt_make_py_and_pyproject_agree_on_python(monkeypatch):
+    major, minor = runtime_python()
+    make = load_make()
+    for version, accepted in [((major, minor, 9), True), ((major, minor + 1, 0), False),
+                              ((major, minor - 1, 0), False)]:
+        fake_sys = types.SimpleNamespace(version_info=(*version, "final", 0),
+                                         version=".".join(map(str, version)), exit=sys.exit)
+        monkeypatch.setattr(make, "sys", fake_sys)
+        if accepted:
+            make.check_python()
+        else:
+            with pytest.raises(SystemExit, match=f"needs Python {major}.{minor}"):
+                make.check_python()
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    requires = SpecifierSet(project["requires-python"])
+    assert f"{major}.{minor}" in requires
+    assert sys.version_info[:2] == (major, minor), "the tests themselves run on the pinned Python"
+
+
+def test_readme_states_the_same_python():
+    major, minor = runtime_python()
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"python{major}.{minor} make.py lab" in readme and f"py -{major}.{minor} make.py lab" in readme
+    assert f"Python {major}.{minor}" in readme
+
+
+# --- apt.txt -----------------------------------------------------------------------------------------
+
+
+def test_apt_txt_installs_cjk_fonts():
+    packages = [line.partition("#")[0].strip() for line in (BINDER / "apt.txt").read_text().splitlines()]
+    packages = [p for p in packages if p]
+    assert "fonts-noto-cjk" in packages
+    for package in packages:  # repo2docker rejects anything that is not a plain package name
+        assert re.fullmatch(r"[a-z0-9.+-]+", package), package
+
+
+# --- what the notebooks import -----------------------------------------------------------------------
+
+
+def dependency_closure(pins):
+    """Every distribution the pinned packages install, following installed metadata (extras excluded)."""
+    seen, stack = set(), list(pins)
+    while stack:
+        name = canonicalize_name(stack.pop())
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            requires = importlib.metadata.requires(name) or []
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        for line in requires:
+            requirement = Requirement(line)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                stack.append(requirement.name)
+    return seen
+
+
+def code_cells(path):
+    nb = nbformat.read(path, as_version=4)
+    return [cell.source for cell in nb.cells if cell.cell_type == "code"]
+
+
+def imported_modules(sources):
+    """Top-level names of absolute imports in notebook code (IPython magics turned into Python first)."""
+    transform = TransformerManager().transform_cell
+    modules = set()
+    for source in sources:
+        for node in ast.walk(ast.parse(transform(source))):
+            if isinstance(node, ast.Import):
+                modules.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                modules.add(node.module.split(".")[0])
+    return modules
+
+
+def missing_from(pins, modules):
+    """Modules that neither the standard library, this repository, nor the pins' closure provides."""
+    provided = dependency_closure(pins)
+    by_module = importlib.metadata.packages_distributions()
+    missing = {}
+    for module in sorted(modules):
+        if module in sys.stdlib_module_names or module == LOCAL_PACKAGE:
+            continue
+        distributions = {canonicalize_name(d) for d in by_module.get(module, [])}
+        if not distributions & provided:
+            missing[module] = sorted(distributions) or ["(not installed at all)"]
+    return missing
+
+
+def test_import_check_can_fail():
+    modules = imported_modules(["%matplotlib inline\nimport sklearn.datasets\nfrom d2l import torch as d2l",
+                                "!ls\nimport os, math\nfrom . import local"])
+    assert modules == {"sklearn", "d2l", "os", "math"}  # a magic is not an import
+    assert set(missing_from(ROOT_PINS, modules)) == {"sklearn"}
+    assert set(missing_from({"torch": None}, {"torch", "d2l"})) == {"d2l"}
+    assert "matplotlib" not in missing_from({"d2l": None}, {"matplotlib"})  # d2l pins matplotlib==3.7.2
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_imports_are_installed_by_both(path):
+    sources = code_cells(path)
+    modules = imported_modules(sources)
+    assert not missing_from(ROOT_PINS, modules), f"requirements.txt lacks {missing_from(ROOT_PINS, modules)}"
+    assert not missing_from(BINDER_PINS, modules), f"binder/ lacks {missing_from(BINDER_PINS, modules)}"
+    installs = [s for s in sources if re.search(r"^\s*[%!]\s*(pip|conda|mamba)\b", s, re.M)]
+    assert not installs, "notebooks run offline: install through the requirements files, not in a cell"

@@ -1,0 +1,255 @@
+"""Every command the README shows is exercised: by a test here, by another test, or by .ci/run.
+
+The README's commands are read from its fenced shell blocks and from inline code that starts like a
+command. Each must be a key of EXERCISED; a command nothing exercises fails `test_every_readme_command_is_
+exercised`, and an exerciser that no longer holds fails its own test below.
+"""
+
+import importlib.util
+import os
+import re
+import shlex
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+TESTS = Path(__file__).resolve().parent
+FIRST_NOTEBOOK = "notebooks/01-pool2d-from-scratch.ipynb"
+SHELL_BLOCK = re.compile(r"^\s*```(bash|sh|shell|console|powershell)\n(.*?)^\s*```", re.M | re.S)
+INLINE = re.compile(r"(?<!`)`([^`\n]+)`(?!`)")
+COMMAND_START = ("python", "py ", ".venv/", "bash ", "sh ", "pip ", "pip3 ", "PIP_", "jupyter", "pytest",
+                 "ruff", "rm ", "git ", "apt ", "apt-get ", "uv ", "conda ", "sudo ", "make ", "./")
+CPU_INDEX_URL = "https://download.pytorch.org/whl/cpu"
+VERSIONS = ('.venv/bin/python -c "import torch, torchvision; '
+            'print(torch.__version__, torchvision.__version__)"')
+
+# README command -> the test (in this file unless a path is given) or script that exercises it.
+EXERCISED = {
+    "python3.11 make.py lab": "test_make_py_lab_serves_notebook_01",
+    "py -3.11 make.py lab": "test_make_py_lab_serves_notebook_01 (Windows' launcher, the same make.py)",
+    "python3.11 make.py lab --allow-root": "test_make_py_lab_serves_notebook_01 (passes it through)",
+    "python3.11 make.py test": ".ci/run (test_ci_runs_the_readme_test_command)",
+    "py -3.11 make.py test": ".ci/run (the Windows launcher runs the same make.py)",
+    f"PIP_EXTRA_INDEX_URL={CPU_INDEX_URL} python3.11 make.py lab": "test_make_py_passes_pip_settings_through",
+    "python3.11 make.py clean": "test_make_py_clean_runs_the_clean_tool",
+    ".venv/bin/pytest tests/test_notebooks.py -k 01-pool2d -q": "test_one_notebook_command_selects_it",
+    ".venv/bin/ruff check .": "test_make_py_test_runs_ruff_then_pytest",
+    VERSIONS: "test_version_check_command_runs",
+    ".venv/bin/python -m poolkit.images": "tests/test_images.py (test_python_m_commands_are_tested)",
+    ".venv/bin/python -m poolkit.bench": "tests/test_vectorized.py (test_python_m_commands_are_tested)",
+    ".venv/bin/python -m poolkit.bench_widget": "tests/test_widget.py (test_python_m_commands_are_tested)",
+    "bash .ci/run": "CI itself (test_ci_runs_the_readme_test_command)",
+    "bash tools/binder_local_check.sh": "test_binder_local_check_script (smoke; full run recorded in README)",
+}
+
+
+def readme_commands():
+    """Commands in the README's shell blocks (comments dropped) and in inline code that looks like one."""
+    commands = []
+    for _, body in SHELL_BLOCK.findall(README):
+        for line in body.splitlines():
+            line = re.sub(r"\s+#.*$", "", line.strip())
+            if line and not line.startswith("#"):
+                commands.append(" ".join(line.split()))
+    for span in INLINE.findall(SHELL_BLOCK.sub("", README)):
+        if span.startswith(COMMAND_START):
+            commands.append(" ".join(span.split()))
+    return commands
+
+
+def load_make():
+    spec = importlib.util.spec_from_file_location("make_under_test", ROOT / "make.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_readme_command_is_exercised():
+    commands = readme_commands()
+    assert len(commands) >= 10, commands  # the extraction itself works
+    unexercised = sorted(set(commands) - set(EXERCISED))
+    assert not unexercised, f"README commands that no test or .ci/run exercises: {unexercised}"
+
+
+def test_readme_has_the_two_commands_and_the_binder_link():
+    commands = readme_commands()
+    assert "python3.11 make.py lab" in commands and "python3.11 make.py test" in commands
+    assert "py -3.11 make.py lab" in commands
+    (url,) = re.findall(r"\((https://mybinder\.org/v2/gh/[^)\s]+)\)", README)
+    match = re.fullmatch(r"https://mybinder\.org/v2/gh/([\w.-]+)/([\w.-]+)/HEAD\?urlpath=lab/tree/(\S+)", url)
+    assert match, url
+    assert match[3] == FIRST_NOTEBOOK and (ROOT / FIRST_NOTEBOOK).exists()
+
+
+def test_readme_local_links_exist():
+    targets = re.findall(r"\]\(((?:Images|notebooks|binder|tools|tests)/[^)#\s]+)\)", README)
+    assert any(t.endswith(".gif") for t in targets) and any(t.startswith("notebooks/") for t in targets)
+    missing = [t for t in targets if not (ROOT / t).exists()]
+    assert not missing, f"README links to files that do not exist: {missing}"
+
+
+def test_readme_lists_every_notebook():
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        assert f"(notebooks/{path.name})" in README, f"{path.name} is missing from the README's table"
+
+
+# --- the exercisers -------------------------------------------------------------------------------------
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def notebook_links():
+    """Repository paths of the local files (pictures) that the notebooks' markdown links to."""
+    links = set()
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        text = "\n".join(cell.source for cell in nb.cells if cell.cell_type == "markdown")
+        for target in re.findall(r"""(?:\]\(|src=["'])(\.\./[^)"'\s]+)""", text):
+            links.add((path.parent / target).resolve().relative_to(ROOT).as_posix())
+    return sorted(links)
+
+
+def test_make_py_lab_serves_notebook_01(monkeypatch, tmp_path):
+    """`make.py lab` installs only requirements.txt and starts JupyterLab at the repository root, so
+    notebook 01 opens and the pictures its markdown links to (../Images/...) are served too."""
+    make = load_make()
+    installed, started, served = [], [], {}
+    monkeypatch.setattr(make, "ensure_venv", lambda *files: installed.append(files))
+    port, token = free_port(), "readme-test"
+
+    def status(path):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/{path}?token={token}", timeout=5) as r:
+                return r.status
+        except urllib.error.HTTPError as err:
+            return err.code
+
+    def serve(args, cwd):
+        """Start exactly what make.py builds, ask it for the notebook and its pictures, then stop it."""
+        started.append(args)
+        log = tmp_path / "lab.log"
+        with log.open("w") as out:
+            server = subprocess.Popen(args, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline:
+                assert server.poll() is None, f"jupyter lab exited early:\n{log.read_text()[-2000:]}"
+                try:
+                    if status("api/status") == 200:
+                        break
+                except OSError:
+                    pass
+                time.sleep(0.5)
+            else:
+                raise AssertionError("JupyterLab did not start within 90 s")
+            for path in [FIRST_NOTEBOOK, *notebook_links()]:
+                served[path] = status(f"api/contents/{path}")
+            return subprocess.CompletedProcess(args, 0)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+    monkeypatch.setattr(make.subprocess, "run", serve)
+    extra = ["--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+             f"--IdentityProvider.token={token}", "--LabApp.news_url=None"]
+    assert make.lab(extra) == 0
+    assert installed == [("requirements.txt",)]
+    assert started[0][:2] == [str(make.BIN / "jupyter"), "lab"] and FIRST_NOTEBOOK in started[0]
+    missing = [path for path, code in served.items() if code != 200]
+    assert not missing, (
+        f"JupyterLab started by make.py lab does not serve {missing}. `jupyter lab <file>` makes the file's "
+        "folder (notebooks/) the server root, so ../Images/ links break; make.py should pass "
+        "--ServerApp.root_dir=<repository root>.")
+
+
+def test_ci_runs_the_readme_test_command():
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "python3.11 make.py test" in [line.strip() for line in ci.splitlines()]
+    subprocess.run(["bash", "-n", str(ROOT / ".ci" / "run")], check=True)
+
+
+def test_make_py_passes_pip_settings_through(monkeypatch, tmp_path):
+    """The CPU-only command works by pip reading PIP_EXTRA_INDEX_URL: make.py must not replace the
+    environment of its pip call. (The CPU index itself is unreachable here; see README.)"""
+    make = load_make()
+    monkeypatch.setattr(make, "VENV", tmp_path)
+    monkeypatch.setattr(make, "BIN", tmp_path / "bin")
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "python").touch()
+    calls = []
+    monkeypatch.setattr(make.subprocess, "run", lambda args, **kwargs: calls.append((args, kwargs)))
+    make.ensure_venv("requirements.txt")
+    ((args, kwargs),) = calls
+    assert args[1:4] == ["-m", "pip", "install"] and "env" not in kwargs
+    assert not any("index-url" in a for a in args), "make.py must not override the learner's pip settings"
+    binder = (ROOT / "binder" / "requirements.txt").read_text(encoding="utf-8")
+    assert f"--extra-index-url {CPU_INDEX_URL}" in binder  # the README's URL is the one Binder uses
+
+
+def test_make_py_clean_runs_the_clean_tool(monkeypatch):
+    make = load_make()
+    monkeypatch.setattr(make, "ensure_venv", lambda *files: None)
+    assert make.clean(["--check"]) == 0, "a notebook is stored with outputs: run python3.11 make.py clean"
+
+
+def test_make_py_test_runs_ruff_then_pytest(monkeypatch):
+    make = load_make()
+    monkeypatch.setattr(make, "ensure_venv", lambda *files: None)
+    calls = []
+    monkeypatch.setattr(make, "run", lambda *args: calls.append(args) or 0)
+    assert make.test(["-k", "x"]) == 0
+    assert calls == [("ruff", "check", "."), ("python", "-m", "pytest", "-k", "x")]
+
+
+def test_one_notebook_command_selects_it():
+    args = shlex.split(".venv/bin/pytest tests/test_notebooks.py -k 01-pool2d -q")
+    result = subprocess.run([sys.executable, "-m", "pytest", *args[1:], "--collect-only", "-p",
+                             "no:cacheprovider"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 test collected" in result.stdout or "1/" in result.stdout, result.stdout
+
+
+def test_version_check_command_runs():
+    args = shlex.split(VERSIONS)
+    python = ROOT / args[0]
+    if not python.exists():
+        python = Path(sys.executable)  # the suite may run from another venv with the same pins
+    result = subprocess.run([str(python), *args[1:]], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    torch_version, vision_version = result.stdout.split()
+    assert torch_version.startswith("2.14.1") and vision_version.startswith("0.29.2"), result.stdout
+
+
+@pytest.mark.parametrize("command", [c for c in EXERCISED if " -m poolkit." in c])
+def test_python_m_commands_are_tested(command):
+    """A `python -m poolkit.X` command in the README exists and another test file runs that module."""
+    module = command.split(" -m ", 1)[1].split()[0]
+    assert importlib.util.find_spec(module) is not None, f"{module} does not exist"
+    runs = [p.name for p in TESTS.glob("test_*.py") if p.name != Path(__file__).name
+            and re.search(rf"""["']{re.escape(module)}["']|{re.escape(module)}\.main\(""", p.read_text())]
+    assert runs, f"no test runs {module} (`-m {module}` or {module}.main(...))"
+
+
+def test_binder_local_check_script():
+    """Smoke test only: the full run takes minutes and 6 GB (its result is recorded in the README)."""
+    script = ROOT / "tools" / "binder_local_check.sh"
+    subprocess.run(["bash", "-n", str(script)], check=True)
+    result = subprocess.run(["bash", str(script), "no-such-stage"], capture_output=True, text=True,
+                            env={**os.environ, "BINDER_VENV": "/nonexistent"})
+    assert result.returncode == 2 and "usage" in result.stderr
+    text = script.read_text(encoding="utf-8")
+    for part in ("binder/requirements.txt", "./binder/postBuild", "tests/test_notebooks.py"):
+        assert part in text, part
