@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import types
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -162,7 +163,7 @@ def test_make_py_lab_serves_notebook_01(monkeypatch, tmp_path):
             server.terminate()
             server.wait(timeout=30)
 
-    monkeypatch.setattr(make.subprocess, "run", serve)
+    monkeypatch.setattr(make, "subprocess", types.SimpleNamespace(run=serve))
     extra = ["--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
              f"--IdentityProvider.token={token}", "--LabApp.news_url=None"]
     assert make.lab(extra) == 0
@@ -190,7 +191,8 @@ def test_make_py_passes_pip_settings_through(monkeypatch, tmp_path):
     (tmp_path / "bin").mkdir()
     (tmp_path / "bin" / "python").touch()
     calls = []
-    monkeypatch.setattr(make.subprocess, "run", lambda args, **kwargs: calls.append((args, kwargs)))
+    fake_run = lambda args, **kwargs: calls.append((args, kwargs))  # noqa: E731
+    monkeypatch.setattr(make, "subprocess", types.SimpleNamespace(run=fake_run))
     make.ensure_venv("requirements.txt")
     ((args, kwargs),) = calls
     assert args[1:4] == ["-m", "pip", "install"] and "env" not in kwargs
