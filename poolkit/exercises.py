@@ -63,7 +63,8 @@ def _run(fn, what, args, describe, forbid_max=False):
                 return True, fn(*args)
         return True, fn(*args)
     except NotImplementedError:
-        _fail(what, f"尚未实现。请在上面的单元格里完成 {what}（删去 raise NotImplementedError），"
+        name = getattr(fn, "__name__", what)
+        _fail(what, f"尚未实现。请在上面的单元格里完成 {name}（删去 raise NotImplementedError），"
                     "运行它，再运行这个检查。")
     except _Forbidden as err:
         _fail(what, f"用到了 {err}。这道题要求只用 ReLU（F.relu / torch.relu）、卷积和加减乘除来求最大值。")
