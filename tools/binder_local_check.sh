@@ -4,6 +4,7 @@
 #   bash tools/binder_local_check.sh            # build a fresh venv, then run every notebook in it
 #   bash tools/binder_local_check.sh build      # only (re)build the venv
 #   bash tools/binder_local_check.sh notebooks  # only run the notebooks in the existing venv
+#   bash tools/binder_local_check.sh notebooks -k 01-pool2d   # one notebook (pytest arguments)
 #
 # What it reproduces: binder/requirements.txt (minus the PyTorch CPU index line, unreachable from
 # machines without internet access to download.pytorch.org; pip then takes PyPI's build of the same
@@ -17,6 +18,7 @@ ROOT=$PWD
 VENV=${BINDER_VENV:-/tmp/binder-venv}
 PY=${PYTHON:-python3.11}
 STAGE=${1:-all}
+shift || true  # anything after the stage goes to pytest, e.g. `notebooks -k 01-pool2d`
 REQS=$(mktemp /tmp/binder-requirements.XXXXXX.txt)
 trap 'rm -f "$REQS"' EXIT
 
@@ -47,26 +49,27 @@ EOF
 }
 
 notebooks() {
-  echo "== notebook runner tools (pinned in requirements-test.txt)"
-  "$VENV/bin/python" -m pip install --disable-pip-version-check -q \
-    $(grep -E '^(pytest|nbclient|nbformat|ipykernel)==' requirements-test.txt)
-  echo "== the python3 kernel must be this venv's Python"
+  echo "== the test tools (requirements-test.txt: the runner and what tests/conftest.py imports)"
+  "$VENV/bin/python" -m pip install --disable-pip-version-check -q -r requirements-test.txt
+  echo "== the python3 kernel runs in this venv"
   "$VENV/bin/python" - "$VENV" <<'EOF'
 import sys
 from pathlib import Path
-from jupyter_client.kernelspec import KernelSpecManager
-spec = KernelSpecManager().get_kernel_spec("python3")
-exe = spec.argv[0]
-print("python3 kernel:", exe)
-assert exe == sys.executable or Path(exe).resolve().is_relative_to(Path(sys.argv[1]).resolve()), exe
+import nbformat
+from nbclient import NotebookClient
+nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import sys; print(sys.prefix)")])
+NotebookClient(nb, kernel_name="python3").execute()
+prefix = nb.cells[0].outputs[0]["text"].strip()
+print("python3 kernel prefix:", prefix)
+assert Path(prefix).resolve() == Path(sys.argv[1]).resolve(), prefix
 EOF
   echo "== tests/test_notebooks.py in $VENV"
-  (cd "$ROOT" && "$VENV/bin/python" -m pytest tests/test_notebooks.py -q -p no:cacheprovider -s)
+  (cd "$ROOT" && "$VENV/bin/python" -m pytest tests/test_notebooks.py -q -p no:cacheprovider -s "$@")
 }
 
 case "$STAGE" in
   build) build ;;
-  notebooks) notebooks ;;
-  all) build; notebooks ;;
+  notebooks) notebooks "$@" ;;
+  all) build; notebooks "$@" ;;
   *) echo "usage: $0 [build|notebooks|all]" >&2; exit 2 ;;
 esac
