@@ -1,0 +1,286 @@
+"""The sliding-window widget in a real browser: JupyterLab from .venv + headless Debian Chromium.
+
+A temporary JupyterLab root holds a generated notebook with two widgets; the test opens it, runs the cells
+and drives the widget like a learner: play, step, scrub, hover, pin, an invalid parameter. Expected
+numbers come from torch (F.max_pool2d), never from the widget. Screenshots go to artifacts/.
+"""
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import pytest
+import torch
+import torch.nn.functional as F
+from conftest import require_chromium
+
+from poolkit.reference import fmt
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "artifacts"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run"]
+TIMEOUT = 120_000  # ms; JupyterLab on a busy 2-core machine can be slow to start a kernel
+
+# The notebook the learner would write. Widget 0: 4x4 arange, k=2, s=1 (9 windows). Widget 1: two
+# channels with padding, to look at (and to check channels sit side by side).
+CELLS = [
+    "import torch\nimport poolkit\nX = torch.arange(16.0).reshape(4, 4)\n"
+    "w = poolkit.SlidingWindow(X, kernel_size=2, stride=1)\nw",
+    "X2 = torch.stack([-torch.arange(16.0).reshape(4, 4) - 1, torch.arange(16.0).reshape(4, 4)])\n"
+    "poolkit.SlidingWindow(X2, kernel_size=3, stride=2, padding=1)",
+    "poolkit.SlidingWindow(torch.ones(6, 6), kernel_size=3, stride=2, padding=1, ceil_mode=True, mode='avg')",
+    "poolkit.SlidingWindow(torch.arange(49.0).reshape(7, 7), kernel_size=2, dilation=2, stride=2)",
+    "poolkit.SlidingWindow.from_photo(32, kernel_size=2, stride=2)",
+]
+K, S = 2, 1
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """A JupyterLab server on 127.0.0.1 (token, free port) serving a temp dir with the test notebook."""
+    require_chromium()
+    root = tmp_path_factory.mktemp("lab")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in CELLS]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, root / "widget.ipynb")
+    # Own settings and workspaces: no news/update pop-ups, no tabs restored from the user's sessions.
+    settings = root / ".settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    (settings / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(root / ".settings"),
+           "JUPYTERLAB_WORKSPACES_DIR": str(root / ".workspaces"), "JUPYTER_RUNTIME_DIR": str(root / ".rt")}
+    port, token = free_port(), secrets.token_hex(16)
+    log = open(root / "lab.log", "w")  # noqa: SIM115 (closed at teardown)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={root}", "--ServerApp.ip=127.0.0.1",
+         f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+         "--ServerApp.open_browser=False", "--ServerApp.allow_root=True"],  # CI containers run as root
+        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=5)
+                break
+            except OSError:
+                if proc.poll() is not None or time.time() > deadline:
+                    pytest.fail(f"JupyterLab did not start:\n{(root / 'lab.log').read_text()[-3000:]}")
+                time.sleep(0.5)
+        yield {"url": f"{base}/lab/tree/widget.ipynb?reset&token={token}", "root": root}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def page(lab):
+    """The notebook opened in Chromium, every cell run, with a counter of frames sent to the kernel."""
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=require_chromium(), args=FLAGS, headless=True)
+        pg = browser.new_page(viewport={"width": 1400, "height": 1000})
+        pg.set_default_timeout(TIMEOUT)
+        sent = []  # (time, url) of every websocket frame the page sends to a kernel
+
+        def on_ws(ws):
+            if "/api/kernels/" in ws.url:
+                ws.on("framesent", lambda payload: sent.append((time.monotonic(), ws.url)))
+
+        pg.on("websocket", on_ws)
+        pg.on("console", lambda msg: print("console:", msg.type, msg.text[:300]))
+        pg.on("pageerror", lambda err: print("pageerror:", err))
+        pg.kernel_frames = sent
+        pg.goto(lab["url"])
+        pg.wait_for_selector(".jp-Notebook .jp-Cell", timeout=TIMEOUT)
+        pg.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"]', timeout=TIMEOUT)
+        pg.locator(".jp-Notebook .jp-Cell").first.click()
+        pg.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+        pg.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+        pg.wait_for_function(f"document.querySelectorAll('.pk-root').length === {len(CELLS)}")
+        pg.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"]', timeout=TIMEOUT)
+        yield pg
+        browser.close()
+
+
+def widget(page, i=0):
+    return page.locator(".pk-root").nth(i)
+
+
+def torch_output():
+    X = torch.arange(16.0).reshape(1, 1, 4, 4)
+    return F.max_pool2d(X, K, S)[0, 0]
+
+
+def window_cells(t, out_w=3):
+    """The input cells of step t's window, from the geometry (not from the widget)."""
+    i, j = divmod(t, out_w)
+    return {(i * S + a, j * S + b) for a in range(K) for b in range(K)}
+
+
+def shown_window(root):
+    cells = root.locator(".pk-grid-in .pk-win")
+    return {(int(c.get_attribute("data-r")), int(c.get_attribute("data-c"))) for c in cells.all()}
+
+
+def filled_outputs(root):
+    cells = root.locator(".pk-grid-out .pk-cell[data-value]")
+    return {int(c.get_attribute("data-t")): c.get_attribute("data-value") for c in cells.all()}
+
+
+def step_of(root):
+    return int(root.get_attribute("data-step"))
+
+
+def test_grids_render(page):
+    root = widget(page)
+    root.scroll_into_view_if_needed()
+    assert root.locator(".pk-grid-in .pk-in").count() == 16
+    assert root.locator(".pk-grid-out .pk-cell").count() == 9
+    assert root.locator(".pk-torch").inner_text() == "nn.MaxPool2d(kernel_size=2, stride=1, padding=0)"
+    assert shown_window(root) == window_cells(0)
+    assert "max(0, 1, 4, 5) = 5" in root.locator(".pk-formula").inner_text()
+    root.screenshot(path=ARTIFACTS / "widget-start.png")
+    # the two-channel widget: channels side by side, the same window position in both
+    two = widget(page, 1)
+    assert two.locator(".pk-channel").count() == 2
+    boxes = [two.locator(".pk-channel").nth(c).bounding_box() for c in range(2)]
+    assert abs(boxes[0]["y"] - boxes[1]["y"]) < 5, "channels should sit side by side"
+    wins = [two.locator(f'.pk-channel[data-channel="{c}"] .pk-grid-in .pk-win') for c in range(2)]
+    assert wins[0].count() == wins[1].count() == 9
+    assert two.locator(".pk-pad").first.inner_text() == "−∞"
+    for i, name in enumerate(["padding-channels", "ceil-avg", "dilation", "photo"], start=1):
+        widget(page, i).scroll_into_view_if_needed()
+        widget(page, i).screenshot(path=ARTIFACTS / f"widget-{name}.png")
+
+
+def test_play_fills_torch_values_and_sends_nothing_to_the_kernel(page):
+    root = widget(page)
+    root.scroll_into_view_if_needed()
+    root.locator(".pk-player select").select_option(label="10 /s")
+    page.evaluate("""(root) => { window.__steps = [];
+        new MutationObserver(() => window.__steps.push(root.dataset.step))
+          .observe(root, {attributes: true, attributeFilter: ["data-step"]}); }""",
+                  root.element_handle())
+    time.sleep(1.0)  # let any pending traffic (the speed select sends nothing, but be fair) settle
+    before = len(page.kernel_frames)
+    root.locator(".pk-play").click()
+    page.wait_for_function("window.__steps.length >= 4 && new Set(window.__steps).size >= 4", timeout=TIMEOUT)
+    root.locator(".pk-play").click()  # pause
+    time.sleep(0.3)
+    assert len(page.kernel_frames) == before, "playback sent messages to the kernel"
+    t = step_of(root)
+    assert t >= 3
+    assert len(set(page.evaluate("window.__steps"))) >= 3
+    expected = torch_output().flatten()
+    filled = filled_outputs(root)
+    assert sorted(filled) == list(range(t + 1)), "exactly the steps played so far are filled"
+    assert filled == {k: fmt(expected[k].item()) for k in range(t + 1)}
+    assert shown_window(root) == window_cells(t)
+    root.screenshot(path=ARTIFACTS / "widget-played.png")
+    # play to the end: the whole output equals torch's
+    root.locator(".pk-player select").select_option(label="max")
+    root.locator(".pk-play").click()
+    page.wait_for_function("(r) => r.dataset.playing === '0'", arg=root.element_handle(), timeout=TIMEOUT)
+    assert step_of(root) == 8
+    assert filled_outputs(root) == {k: fmt(v) for k, v in enumerate(expected.tolist())}
+    assert len(page.kernel_frames) == before
+
+
+def test_step_and_slider_land_on_the_right_cell(page):
+    root = widget(page)
+    root.locator('button[aria-label^="第一步"]').click()
+    assert step_of(root) == 0 and shown_window(root) == window_cells(0)
+    root.locator('button[aria-label^="下一步"]').click()
+    root.locator('button[aria-label^="下一步"]').click()
+    assert step_of(root) == 2 and shown_window(root) == window_cells(2)
+    root.locator('button[aria-label^="上一步"]').click()
+    assert step_of(root) == 1 and shown_window(root) == window_cells(1)
+    cur = root.locator(".pk-grid-out .pk-cur")
+    assert (cur.get_attribute("data-i"), cur.get_attribute("data-j")) == ("0", "1")
+    root.locator(".pk-slider").fill("5")
+    assert step_of(root) == 5 and shown_window(root) == window_cells(5)
+    cur = root.locator(".pk-grid-out .pk-cur")
+    assert (cur.get_attribute("data-i"), cur.get_attribute("data-j")) == ("1", "2")
+    assert root.locator(".pk-counter").inner_text() == "6 / 9"
+    # keyboard: focus the widget, End / Home / arrows
+    root.focus()
+    page.keyboard.press("End")
+    assert step_of(root) == 8
+    page.keyboard.press("ArrowLeft")
+    assert step_of(root) == 7
+    page.keyboard.press("Home")
+    assert step_of(root) == 0
+
+
+def test_hover_and_pin(page):
+    root = widget(page)
+    root.focus()
+    page.keyboard.press("Home")
+    out = root.locator('.pk-grid-out .pk-cell[data-i="2"][data-j="1"]')
+    out.hover()
+    assert shown_window(root) == window_cells(7)
+    assert root.get_attribute("data-shown") == "7"
+    assert "Y[2, 1] = max(9, 10, 13, 14) = 14" in root.locator(".pk-formula").inner_text()
+    root.screenshot(path=ARTIFACTS / "widget-hover-output.png")
+    page.mouse.move(5, 5)
+    assert shown_window(root) == window_cells(0), "leaving the cell returns to the player's step"
+    # an input cell: which outputs read it (the centre cell (1, 1) is read by 4 windows)
+    root.locator('.pk-grid-in .pk-cell[data-r="1"][data-c="1"]').hover()
+    readers = root.locator(".pk-grid-out .pk-reader")
+    assert sorted(int(c.get_attribute("data-t")) for c in readers.all()) == [0, 1, 3, 4]
+    assert "read by 4 windows" in root.locator(".pk-probe").inner_text()
+    root.screenshot(path=ARTIFACTS / "widget-hover-input.png")
+    # click pins: moving away keeps the output cell's window
+    out.click()
+    page.mouse.move(5, 5)
+    assert shown_window(root) == window_cells(7) and step_of(root) == 7
+    out.click()  # unpin
+
+
+def test_invalid_parameter_shows_the_rule(page):
+    root = widget(page)
+    stride_h = root.locator('input[aria-label="stride height"]')
+    stride_h.fill("0")
+    stride_h.press("Enter")
+    error = root.locator(".pk-error")
+    error.wait_for(state="visible", timeout=TIMEOUT)
+    text = error.inner_text()
+    assert "stride" in text and "Fix" in text and "Traceback" not in text
+    assert not root.locator(".pk-stage").is_visible()
+    root.screenshot(path=ARTIFACTS / "widget-error.png")
+    stride_h.fill("2")
+    stride_h.press("Enter")
+    error.wait_for(state="hidden", timeout=TIMEOUT)
+    # kernel 2, stride (2, 1): 2 x 3 output, recomputed by Python
+    page.wait_for_function("(r) => r.querySelectorAll('.pk-grid-out .pk-cell').length === 6",
+                           arg=root.element_handle(), timeout=TIMEOUT)
+    assert root.locator(".pk-torch").inner_text() == "nn.MaxPool2d(kernel_size=2, stride=(2, 1), padding=0)"
+    root.locator(".pk-reset").click()
+    page.wait_for_function("(r) => r.querySelectorAll('.pk-grid-out .pk-cell').length === 9",
+                           arg=root.element_handle(), timeout=TIMEOUT)
