@@ -261,6 +261,15 @@ def test_import_check_can_fail():
     assert "matplotlib" not in missing_from({"d2l": None}, {"matplotlib"})  # d2l pins matplotlib==3.7.2
 
 
+def test_the_package_imports_are_installed_by_both():
+    """poolkit is installed with --no-deps on Binder: whatever its modules import must come from the pins."""
+    sources = [path.read_text(encoding="utf-8") for path in (ROOT / LOCAL_PACKAGE).glob("*.py")]
+    modules = imported_modules(sources)
+    assert {"torch", "anywidget"} <= modules
+    assert not missing_from(ROOT_PINS, modules), f"requirements.txt lacks {missing_from(ROOT_PINS, modules)}"
+    assert not missing_from(BINDER_PINS, modules), f"binder/ lacks {missing_from(BINDER_PINS, modules)}"
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_notebook_imports_are_installed_by_both(path):
     sources = code_cells(path)
