@@ -1,0 +1,239 @@
+"""The widget's synced state against torch, step by step; bad parameters become a message, never an exception.
+
+Expected numbers come from torch.nn.functional (F.max_pool2d with return_indices, F.avg_pool2d), never from
+poolkit. The browser side (drawing, playing) is checked in test_browser.py.
+"""
+
+import json
+import math
+import re
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from poolkit.reference import fmt
+from poolkit.widget import SlidingWindow, photo, short
+
+DEFAULTS = dict(kernel_size=2, stride=None, padding=0, dilation=1, ceil_mode=False, mode="max",
+                count_include_pad=True, divisor_override=None)
+
+
+def torch_pool(X, p):
+    """(output, indices or None) of X (C, H, W) from torch."""
+    if p["mode"] == "max":
+        return F.max_pool2d(X, p["kernel_size"], p["stride"], p["padding"], p["dilation"], p["ceil_mode"],
+                            return_indices=True)
+    Y = F.avg_pool2d(X, p["kernel_size"], p["stride"], p["padding"], p["ceil_mode"], p["count_include_pad"],
+                     p["divisor_override"])
+    return Y, None
+
+
+def torch_divisors(X, p):
+    """What torch divides each window sum by, measured: (input cells in the window) / avg of ones."""
+    ones = torch.ones_like(X[:1], dtype=torch.float64)
+    args = (p["kernel_size"], p["stride"], p["padding"], p["ceil_mode"])
+    n_in = F.avg_pool2d(ones, *args, True, 1)[0]  # divisor 1: the number of input cells
+    mean = F.avg_pool2d(ones, *args, p["count_include_pad"], p["divisor_override"])[0]
+    return (n_in / mean).round().long()
+
+
+def check_against_torch(X, **params):
+    """Every step of the widget's state equals torch: values, argmax/index, divisor, input/output grids."""
+    p = {**DEFAULTS, **params}
+    w = SlidingWindow(X, **p)
+    assert w.error == "", w.error
+    s = w.state
+    X3 = X if X.dim() == 3 else X[None]
+    C, H, W = X3.shape
+    Y, indices = torch_pool(X3, p)
+    assert s["shape"] == [C, H, W] and s["out"] == list(Y.shape[-2:])
+    json.dumps(s, allow_nan=False)  # the kernel must be able to send it: no NaN/inf numbers inside
+    steps = s["steps"]
+    assert [step["at"] for step in steps] == [[i, j] for i in range(Y.shape[1]) for j in range(Y.shape[2])]
+    divisors = torch_divisors(X3, p) if p["mode"] == "avg" else None
+    for c in range(C):
+        ch = s["channels"][c]
+        assert ch["input_full"] == [[fmt(v) for v in row] for row in X3[c].tolist()]
+        assert ch["output_full"] == [[fmt(v) for v in row] for row in Y[c].tolist()]
+        assert ch["output"] == [[short(v) for v in row] for row in Y[c].tolist()]
+        for t, step in enumerate(steps):
+            i, j = step["at"]
+            mine = step["ch"][c]
+            assert mine["formula"].endswith(f"= {fmt(Y[c, i, j].item())}"), (t, mine["formula"])
+            if p["mode"] == "max":
+                index = indices[c, i, j].item()
+                if mine["argmax"] is None:  # a window of padding only: torch returns -inf
+                    assert Y[c, i, j].item() == -math.inf
+                else:
+                    r, col = mine["argmax"]
+                    assert r * W + col == index, (t, mine)
+                    assert f"index {index} = {r}·{W} + {col}" in mine["note"]
+            else:
+                divisor = int(re.search(r"\) / (-?\d+) = ", mine["formula"]).group(1))
+                if divisors[i, j] > 0:  # (a window with no input cell cannot be measured this way)
+                    assert divisor == divisors[i, j].item(), (t, mine["formula"], step["note"])
+                assert f"÷ {divisor}" in step["note"]
+    # the PyTorch line is runnable and gives the same output
+    module = eval(s["pytorch"], {"nn": torch.nn})
+    assert torch.equal(module(X3[None])[0], Y) or torch.allclose(module(X3[None])[0], Y, equal_nan=True)
+    # the size formula ends with torch's output size
+    assert [int(re.findall(r"(?:= |→ )(\d+)", line)[-1]) for line in s["shape_formula"]] == list(Y.shape[-2:])
+    return w
+
+
+ARANGE = torch.arange(16.0).reshape(4, 4)
+CASES = [
+    (torch.arange(9.0).reshape(3, 3), dict(kernel_size=2, stride=1)),  # the lecture's example
+    (torch.arange(9.0).reshape(3, 3), dict(kernel_size=2, stride=1, mode="avg")),
+    (ARANGE, dict(kernel_size=3)),
+    (ARANGE, dict(kernel_size=3, padding=1, stride=2)),
+    (ARANGE, dict(kernel_size=(2, 3), stride=(2, 3), padding=(0, 1))),
+    (-ARANGE - 1, dict(kernel_size=3, stride=2, padding=1)),  # -inf padding never wins
+    (torch.stack([ARANGE, ARANGE + 1]), dict(kernel_size=3, padding=1, stride=2)),  # two channels
+    (torch.ones(3, 3), dict(kernel_size=3, stride=1, padding=1, mode="avg")),  # 4/9, 6/9, 1
+    (torch.ones(3, 3), dict(kernel_size=3, stride=1, padding=1, mode="avg", count_include_pad=False)),
+    (torch.ones(6, 6), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True, mode="avg")),  # overhang
+    (torch.ones(5, 5), dict(kernel_size=2, stride=2, padding=1, ceil_mode=True)),  # dropped last window
+    (ARANGE, dict(kernel_size=2, mode="avg", divisor_override=1)),  # sum pooling
+    (torch.arange(49.0).reshape(7, 7), dict(kernel_size=2, stride=2, dilation=2)),
+    (torch.arange(25.0).reshape(5, 5), dict(kernel_size=2, stride=1, padding=1, dilation=2)),
+    (torch.tensor([[1.0, 5.0], [5.0, 1.0]]), dict(kernel_size=2)),  # tie: first wins
+    (torch.tensor([[math.nan, 1.0], [math.nan, 0.0]]), dict(kernel_size=2)),  # NaN: last NaN wins
+    (torch.tensor([[-math.inf, 2.0], [math.inf, 0.0]]), dict(kernel_size=1)),
+    (torch.arange(12, dtype=torch.int64).reshape(3, 4), dict(kernel_size=2, stride=1)),  # integers, max
+    (photo(16), dict(kernel_size=3, stride=2, padding=1)),
+]
+
+
+@pytest.mark.parametrize(("X", "params"), CASES, ids=[str(i) for i in range(len(CASES))])
+def test_state_equals_torch(X, params):
+    check_against_torch(X, **params)
+
+
+@st.composite
+def settings_and_input(draw):
+    mode = draw(st.sampled_from(["max", "avg"]))
+    k = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    params = dict(
+        kernel_size=k,
+        stride=draw(st.one_of(st.none(), st.tuples(st.integers(1, 3), st.integers(1, 3)))),
+        padding=(draw(st.integers(0, k[0] // 2)), draw(st.integers(0, k[1] // 2))),
+        dilation=(1, 1) if mode == "avg" else (draw(st.integers(1, 3)), draw(st.integers(1, 3))),
+        ceil_mode=draw(st.booleans()),
+        mode=mode,
+        count_include_pad=draw(st.booleans()),
+        divisor_override=draw(st.sampled_from([None, None, 1, 3])) if mode == "avg" else None,
+    )
+    H, W, C = draw(st.integers(1, 8)), draw(st.integers(1, 8)), draw(st.integers(1, 3))
+    # small integers make ties common; the occasional NaN/-inf checks the special rules
+    values = draw(st.lists(st.sampled_from([0.0, 1.0, 2.0, 3.0, -1.5, 0.25, math.nan, -math.inf]),
+                           min_size=C * H * W, max_size=C * H * W))
+    return torch.tensor(values).reshape(C, H, W), params
+
+
+@settings(max_examples=150, deadline=None)
+@given(settings_and_input())
+def test_random_settings_equal_torch(case):
+    X, params = case
+    try:
+        torch_pool(X, {**DEFAULTS, **params})
+    except RuntimeError:  # torch rejects it (window does not fit): the widget must say so, not crash
+        w = SlidingWindow(X, **params)
+        assert w.error and "Fix" in w.error and w.state == {}
+        return
+    check_against_torch(X, **params)
+
+
+BAD = [
+    (dict(stride=0), "stride"),
+    (dict(kernel_size=2, padding=2), "padding"),
+    (dict(kernel_size=5), "kernel_size"),  # does not fit a 3x3 input
+    (dict(mode="avg", dilation=2), "dilation"),
+    (dict(mode="avg", divisor_override=0), "divisor_override"),
+    (dict(divisor_override=2), "divisor_override"),  # max pooling has no divisor
+    (dict(mode="min"), "mode"),
+    (dict(kernel_size="2"), "kernel_size"),
+    (dict(kernel_size=[2, None]), "kernel_size"),  # what the browser sends for an emptied field
+    (dict(stride=1.5), "stride"),
+    (dict(ceil_mode="yes"), "ceil_mode"),  # (reference.py's message for bools has no "Fix:" part yet)
+]
+
+
+@pytest.mark.parametrize(("params", "name"), BAD, ids=[b[1] + str(i) for i, b in enumerate(BAD)])
+def test_invalid_parameters_set_error_and_raise_nothing(params, name):
+    w = SlidingWindow(**params)  # must not raise
+    assert name in w.error and ("Fix:" in w.error or name == "ceil_mode")
+    assert w.state == {}
+    bundle, _ = w._repr_mimebundle_()
+    assert "image/png" not in bundle and name in bundle["text/plain"]
+
+
+def test_invalid_inputs_set_error():
+    for X, words in [(torch.zeros(2, 1, 3, 3), "(N, C, H, W)"), ([[1, 2], [3]], "nested list"),
+                     (torch.tensor([[1, 2], [2, 2]]), "truncates"), (torch.zeros(0, 3), "shape")]:
+        w = SlidingWindow(X, mode="avg" if isinstance(X, torch.Tensor) and X.dtype == torch.int64 else "max")
+        assert words in w.error and "Fix" in w.error, (X, w.error)
+
+
+def test_a_parameter_change_recomputes_and_a_fix_clears_the_error():
+    w = SlidingWindow()
+    assert w.state["out"] == [1, 1]  # stride defaults to kernel_size, as in PyTorch
+    w.stride = 1
+    assert w.state["out"] == [2, 2]
+    assert [row for row in w.state["channels"][0]["output"]] == [["4", "5"], ["7", "8"]]  # d2l's answer
+    w.padding = 3
+    assert "padding" in w.error and w.state == {}
+    w.padding = 1
+    assert w.error == "" and w.state["out"] == [4, 4]
+    w.mode = "avg"
+    assert w.state["pad_label"] == "0" and w.state["pytorch"].startswith("nn.AvgPool2d(")
+    w.X = torch.ones(2, 5, 5)
+    assert w.state["shape"] == [2, 5, 5] and len(w.state["names"]) == 2
+
+
+def test_lists_become_float_so_avg_works():
+    w = SlidingWindow([[0, 1, 2], [3, 4, 5], [6, 7, 8]], kernel_size=2, stride=1, mode="avg")
+    assert w.error == "" and w.state["channels"][0]["output"] == [["2", "3"], ["5", "6"]]
+
+
+def test_notes_explain_padding_overhang_divisor_and_floor():
+    w = SlidingWindow(torch.ones(6, 6), kernel_size=3, stride=2, padding=1, ceil_mode=True, mode="avg")
+    last = w.state["steps"][-1]
+    assert last["ch"][0]["formula"] == "(1 + 0 + 0 + 0) / 4 = 0.25"
+    assert "overhang" in last["note"] and "÷ 4" in last["note"]
+    assert any(k == "o" for _, _, k in last["cells"])
+    w = SlidingWindow(-ARANGE - 1, kernel_size=3, stride=2, padding=1)
+    assert "−∞" in w.state["steps"][0]["note"] and w.state["pad_label"] == "−∞"
+    w = SlidingWindow(torch.ones(25, 25))
+    assert len(w.state["unread"]) == 49 and "floor mode drops row 24 and column 24" in w.state["unread_note"]
+    w = SlidingWindow(torch.ones(5, 5), kernel_size=2, stride=2, padding=1, ceil_mode=True)
+    assert "→ 3" in w.state["shape_formula"][0]
+    w = SlidingWindow(torch.tensor([[1.0, 5.0], [5.0, 1.0]]))
+    assert "tie" in w.state["steps"][0]["ch"][0]["note"]
+
+
+def test_mimebundle_has_png_and_text():
+    w = SlidingWindow(kernel_size=2, stride=1, initial_step=2)
+    bundle, _ = w._repr_mimebundle_()
+    assert bundle["image/png"][:8] == b"\x89PNG\r\n\x1a\n"
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert "nn.MaxPool2d(kernel_size=2, stride=1, padding=0)" in bundle["text/plain"]
+    assert "Step 3: max(3, 4, 6, 7) = 7" in bundle["text/plain"]
+
+
+def test_photo_is_offline_small_and_deterministic():
+    a, b = photo(16), photo(16)
+    assert a.shape == (16, 16) and torch.equal(a, b) and 0 <= a.min() and a.max() <= 1
+    assert photo(8, rgb=True).shape == (3, 8, 8)
+    w = SlidingWindow.from_photo(32, kernel_size=2, stride=2)
+    assert w.state["out"] == [16, 16]
+    with pytest.raises(ValueError, match="size"):
+        photo(1000)
+
+
+def test_short_numbers_fit_a_cell():
+    assert [short(v) for v in (4.0, 0.5333, -1.5, 12.345, 123.4, -math.inf, math.nan)] == \
+        ["4", "0.53", "-1.5", "12.3", "123", "-∞", "NaN"]
