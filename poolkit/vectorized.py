@@ -132,8 +132,11 @@ def _avg(planes, params, out_hw):
             where, view = _tap(acc, out_hw, params, a, b)
             if view is not None:
                 total[where] += view
-    # PyTorch adds each mean to a zeroed output, so a -0.0 mean (0 / negative divisor) comes out as 0.0.
-    return (total / _divisor(H, W, params, out_hw, acc_dtype)).to(planes.dtype) + 0.0
+    Y = (total / _divisor(H, W, params, out_hw, acc_dtype)).to(planes.dtype)
+    if params.divisor_override is not None and params.divisor_override < 0:
+        # PyTorch adds each mean to a zeroed output, so 0 / (negative divisor) comes out as 0.0, not -0.0.
+        Y += 0.0
+    return Y
 
 
 def pool2d_vectorized(
