@@ -1,38 +1,29 @@
 """The sliding-window widget in a real browser: JupyterLab from .venv + headless Debian Chromium.
 
-A temporary JupyterLab root holds a generated notebook with two widgets; the test opens it, runs the cells
+A temporary JupyterLab root holds a generated notebook with five widgets; the test opens it, runs the cells
 and drives the widget like a learner: play, step, scrub, hover, pin, an invalid parameter. Expected
 numbers come from torch (F.max_pool2d), never from the widget. Screenshots go to artifacts/.
 """
 
-import json
-import os
-import secrets
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
-import nbformat
 import pytest
 import torch
 import torch.nn.functional as F
 from conftest import require_chromium
 
+from poolkit.bench_widget import lab_server, open_notebook, write_notebook
 from poolkit.reference import fmt
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
 TIMEOUT = 120_000  # ms; JupyterLab on a busy 2-core machine can be slow to start a kernel
 
-# The notebook the learner would write. Widget 0: 4x4 arange, k=2, s=1 (9 windows). Widget 1: two
-# channels with padding, to look at (and to check channels sit side by side).
+# The notebook the learner would write. Widget 0: 4x4 arange, k=2, s=1 (9 windows), driven by the tests.
+# Widget 1: two channels with padding (channels side by side). 2-4: ceil overhang, dilation, the photo.
 CELLS = [
     "import torch\nimport poolkit\nX = torch.arange(16.0).reshape(4, 4)\n"
     "w = poolkit.SlidingWindow(X, kernel_size=2, stride=1)\nw",
@@ -45,55 +36,14 @@ CELLS = [
 K, S = 2, 1
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     """A JupyterLab server on 127.0.0.1 (token, free port) serving a temp dir with the test notebook."""
     require_chromium()
     root = tmp_path_factory.mktemp("lab")
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(src) for src in CELLS]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, root / "widget.ipynb")
-    # Own settings and workspaces: no news/update pop-ups, no tabs restored from the user's sessions.
-    settings = root / ".settings" / "@jupyterlab" / "apputils-extension"
-    settings.mkdir(parents=True)
-    (settings / "notification.jupyterlab-settings").write_text(
-        json.dumps({"fetchNews": "false", "checkForUpdates": False}))
-    env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(root / ".settings"),
-           "JUPYTERLAB_WORKSPACES_DIR": str(root / ".workspaces"), "JUPYTER_RUNTIME_DIR": str(root / ".rt")}
-    port, token = free_port(), secrets.token_hex(16)
-    log = open(root / "lab.log", "w")  # noqa: SIM115 (closed at teardown)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={root}", "--ServerApp.ip=127.0.0.1",
-         f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-         "--ServerApp.open_browser=False", "--ServerApp.allow_root=True"],  # CI containers run as root
-        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 120
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=5)
-                break
-            except OSError:
-                if proc.poll() is not None or time.time() > deadline:
-                    pytest.fail(f"JupyterLab did not start:\n{(root / 'lab.log').read_text()[-3000:]}")
-                time.sleep(0.5)
-        yield {"url": f"{base}/lab/tree/widget.ipynb?reset&token={token}", "root": root}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        log.close()
+    name = write_notebook(root, CELLS)
+    with lab_server(root) as (base, token):
+        yield f"{base}/lab/tree/{name}?reset&token={token}"
 
 
 @pytest.fixture(scope="module")
@@ -103,27 +53,10 @@ def page(lab):
 
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=require_chromium(), args=FLAGS, headless=True)
-        pg = browser.new_page(viewport={"width": 1400, "height": 1000})
-        pg.set_default_timeout(TIMEOUT)
-        sent = []  # (time, url) of every websocket frame the page sends to a kernel
-
-        def on_ws(ws):
-            if "/api/kernels/" in ws.url:
-                ws.on("framesent", lambda payload: sent.append((time.monotonic(), ws.url)))
-
-        pg.on("websocket", on_ws)
-        pg.on("console", lambda msg: print("console:", msg.type, msg.text[:300]))
-        pg.on("pageerror", lambda err: print("pageerror:", err))
+        browser, pg, sent = open_notebook(p, lab, len(CELLS), require_chromium(), timeout=TIMEOUT)
+        pg.js_errors = []
+        pg.on("pageerror", lambda err: pg.js_errors.append(str(err)))
         pg.kernel_frames = sent
-        pg.goto(lab["url"])
-        pg.wait_for_selector(".jp-Notebook .jp-Cell", timeout=TIMEOUT)
-        pg.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"]', timeout=TIMEOUT)
-        pg.locator(".jp-Notebook .jp-Cell").first.click()
-        pg.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-        pg.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
-        pg.wait_for_function(f"document.querySelectorAll('.pk-root').length === {len(CELLS)}")
-        pg.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"]', timeout=TIMEOUT)
         yield pg
         browser.close()
 
@@ -284,3 +217,7 @@ def test_invalid_parameter_shows_the_rule(page):
     root.locator(".pk-reset").click()
     page.wait_for_function("(r) => r.querySelectorAll('.pk-grid-out .pk-cell').length === 9",
                            arg=root.element_handle(), timeout=TIMEOUT)
+
+
+def test_no_javascript_errors(page):
+    assert page.js_errors == []
