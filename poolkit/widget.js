@@ -43,6 +43,7 @@ const minus = (s) => String(s).replace(/-/g, "−"); // typographic minus: "-∞
 function render({ model, el }) {
   const view = {
     t: 0, // current step (index into state.steps)
+    grad: false, // input grid shows d(sum Y)/dX instead of X
     playing: false,
     speed: DEFAULT_SPEED,
     loop: false,
@@ -183,9 +184,17 @@ function render({ model, el }) {
   const loopBox = h("input", { type: "checkbox", "aria-label": "loop" });
   loopBox.addEventListener("change", () => (view.loop = loopBox.checked));
   const counter = h("span", { class: "pk-counter" });
+  const gradBox = h("input", { type: "checkbox", "aria-label": "gradient" });
+  gradBox.addEventListener("change", () => {
+    view.grad = gradBox.checked;
+    paintInputs();
+    draw();
+  });
   player.append(firstBtn, backBtn, playBtn, nextBtn, lastBtn, slider, counter,
     h("label", { class: "pk-field" }, h("span", { text: "速度 speed" }), speedSel),
-    h("label", { class: "pk-field" }, loopBox, h("span", { text: "循环 loop" })));
+    h("label", { class: "pk-field" }, loopBox, h("span", { text: "循环 loop" })),
+    h("label", { class: "pk-field", title: "show d(sum of all outputs)/dX in the input grid: where backprop sends the gradient" },
+      gradBox, h("span", { text: "梯度 gradient ∂ΣY/∂X" })));
 
   function setSpeed(i) {
     view.speed = Math.max(0, Math.min(SPEEDS.length - 1, i));
@@ -322,13 +331,8 @@ function render({ model, el }) {
           const key = `${r},${col}`;
           if (r >= 0 && r < H && col >= 0 && col < W) {
             cell.classList.add("pk-in");
-            cell.textContent = minus(ch.input[r][col]);
-            cell.title = `X[${r}, ${col}] = ${minus(ch.input_full[r][col])}`;
-            shade(cell, ch.input_shade[r][col]);
-            if (unread.has(key)) {
-              cell.classList.add("pk-unread");
-              cell.title += " · never read by any window";
-            }
+            if (unread.has(key)) cell.classList.add("pk-unread");
+            paintInput(cell, ch, r, col);
           } else if (overhang.has(key) || r >= H + ph || col >= W + pw) {
             cell.classList.add("pk-overhang");
             cell.title = "ceil_mode overhang: beyond the padding, never read or counted";
@@ -343,6 +347,27 @@ function render({ model, el }) {
       }
     }
     return { grid, cells };
+  }
+
+  function paintInput(cell, ch, r, c) {
+    // an input cell shows X, or (gradient view) d(sum Y)/dX at that cell
+    const [text, full, shadeOf] = view.grad ? [ch.grad, ch.grad_full, ch.grad_shade]
+      : [ch.input, ch.input_full, ch.input_shade];
+    cell.textContent = minus(text[r][c]);
+    cell.title = `${view.grad ? "∂ΣY/∂" : ""}X[${r}, ${c}] = ${minus(full[r][c])}`
+      + (cell.classList.contains("pk-unread") ? " · never read by any window" : "");
+    cell.classList.remove("pk-special");
+    cell.style.removeProperty("--shade");
+    shade(cell, shadeOf[r][c]);
+    cell.classList.toggle("pk-zero", view.grad && full[r][c] === "0");
+  }
+
+  function paintInputs() {
+    root.classList.toggle("pk-grad", !!view.grad);
+    grids.forEach((g, c) => {
+      for (const cell of g.input.values())
+        if (cell.classList.contains("pk-in")) paintInput(cell, S.channels[c], Number(cell.dataset.r), Number(cell.dataset.c));
+    });
   }
 
   function build() {
@@ -408,6 +433,7 @@ function render({ model, el }) {
   }
   function hoverOut(cell) {
     if (view.pinned) return;
+    if (view.playing) setPlaying(false); // looking at one window pauses the film (as CNN Explainer does)
     view.hover = target(cell);
     draw();
   }
@@ -541,8 +567,11 @@ function render({ model, el }) {
       C > 1 ? h("span", { class: "pk-chname", text: `${S.names[c]}: ` }) : null,
       h("span", { class: "pk-math", text: `Y[${oi}, ${oj}] = ${minus(x.formula)}` }),
       x.note ? h("span", { class: "pk-chnote", text: `  ·  ${x.note}` }) : null)));
-    note.textContent = step.note || "";
-    note.style.display = step.note ? "" : "none";
+    const gradNote = !view.grad ? ""
+      : S.mode === "max" ? "梯度 Gradient view: each output sends its gradient 1 to the max of its window (★); a cell that wins k windows gets k, the others 0."
+        : "梯度 Gradient view: each output spreads its gradient 1 evenly, 1/divisor to each input cell it counted; overlapping windows add up.";
+    note.textContent = [step.note, gradNote].filter(Boolean).join("  ·  ");
+    note.style.display = note.textContent ? "" : "none";
 
     slider.value = String(view.t);
     counter.textContent = `${view.t + 1} / ${n}`;
@@ -608,9 +637,13 @@ function render({ model, el }) {
   for (const name of Object.keys(initial)) model.on(`change:${name}`, onParams);
   setSpeed(DEFAULT_SPEED);
   onState();
+  // the window outline is measured from the cells: redraw when the layout changes (shown, resized)
+  const resize = new ResizeObserver(() => draw());
+  resize.observe(stage);
 
   return () => {
     cancelAnimationFrame(view.raf);
+    resize.disconnect();
     model.off("change:state", onState);
     model.off("change:error", onState);
     for (const name of Object.keys(initial)) model.off(`change:${name}`, onParams);

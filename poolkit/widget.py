@@ -176,6 +176,23 @@ def channel_note(step, p, width):
     return "; ".join(notes)
 
 
+def gradient(steps, H, W, mode):
+    """d(sum of all outputs)/dX for one plane, read off its trace: max pooling routes each output's
+    gradient 1 to the cell its index names (a cell that wins k windows gets k); average pooling spreads
+    1/divisor over every input cell of the window. Padding and overhang cells are not inputs: no gradient."""
+    grad = [[0.0] * W for _ in range(H)]
+    for step in steps:
+        if mode == "max":
+            if step.index is not None and 0 <= step.index < H * W:
+                row, col = divmod(step.index, W)
+                grad[row][col] += 1.0
+        else:
+            for cell in step.cells:
+                if cell.kind == "input":
+                    grad[cell.row][cell.col] += 1.0 / step.divisor
+    return grad
+
+
 def _span(name, first, size):
     """'row 24', 'rows 22–24', or '' when first == size (nothing left over)."""
     if first >= size:
@@ -232,7 +249,11 @@ def build_state(X, **pool_params):
         out = [[None] * out_hw[1] for _ in range(out_hw[0])]
         for step in steps:
             out[step.out_row][step.out_col] = step.result
+        grad = gradient(steps, H, W, p.mode)
         channels.append({
+            "grad": [[short(v) for v in row] for row in grad],
+            "grad_full": [[fmt(v) for v in row] for row in grad],
+            "grad_shade": _shades(grad, min(map(min, grad)), max(map(max, grad))),
             "input": [[short(v) for v in row] for row in planes[c]],
             "input_full": [[fmt(v) for v in row] for row in planes[c]],
             "input_shade": _shades(planes[c], lo, hi),

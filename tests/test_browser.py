@@ -221,3 +221,18 @@ def test_invalid_parameter_shows_the_rule(page):
 
 def test_no_javascript_errors(page):
     assert page.js_errors == []
+
+
+def test_gradient_view(page):
+    root = widget(page)
+    root.locator('input[aria-label="gradient"]').check()
+    X = torch.arange(16.0).reshape(1, 1, 4, 4).requires_grad_()
+    F.max_pool2d(X, K, S).sum().backward()
+    cells = root.locator(".pk-grid-in .pk-in")
+    shown = {(int(c.get_attribute("data-r")), int(c.get_attribute("data-c"))): c.inner_text()
+             for c in cells.all()}
+    assert shown == {(r, c): fmt(X.grad[0, 0, r, c].item()) for r in range(4) for c in range(4)}
+    assert "Gradient view" in root.locator(".pk-note").inner_text()
+    root.screenshot(path=ARTIFACTS / "widget-gradient.png")
+    root.locator('input[aria-label="gradient"]').uncheck()
+    assert root.locator('.pk-grid-in .pk-in[data-r="3"][data-c="3"]').inner_text() == "15"

@@ -76,6 +76,15 @@ def check_against_torch(X, **params):
                 if divisors[i, j] > 0:  # (a window with no input cell cannot be measured this way)
                     assert divisor == divisors[i, j].item(), (t, mine["formula"], step["note"])
                 assert f"÷ {divisor}" in step["note"]
+    # gradient routing: d(sum Y)/dX from the trace equals torch's autograd
+    if X3.is_floating_point():
+        Xg = X3.detach().double().requires_grad_()
+        Yg, _ = torch_pool(Xg, p)
+        Yg.sum().backward()
+        for c in range(C):
+            grid = s["channels"][c]["grad_full"]
+            mine = torch.tensor([[float(v) for v in row] for row in grid], dtype=torch.float64)
+            torch.testing.assert_close(mine, Xg.grad[c], rtol=1e-3, atol=1e-4, equal_nan=True)
     # the PyTorch line is runnable and gives the same output
     module = eval(s["pytorch"], {"nn": torch.nn})
     assert torch.equal(module(X3[None])[0], Y) or torch.allclose(module(X3[None])[0], Y, equal_nan=True)
