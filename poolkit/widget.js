@@ -286,7 +286,7 @@ function render({ model, el }) {
     let longest = 2;
     for (const ch of S.channels)
       for (const grid of [ch.input, ch.output]) for (const row of grid) for (const v of row) longest = Math.max(longest, v.length);
-    const font = Math.min(Math.round(size * 0.4), Math.floor((size - 5) / (0.62 * longest)));
+    const font = Math.min(Math.round(size * 0.4), Math.floor((size - 6) / (0.7 * longest)));
     return font >= 9 ? font : 0;
   }
 

@@ -361,13 +361,15 @@ class SlidingWindow(anywidget.AnyWidget):
             return f"SlidingWindow: invalid parameters.\n{self.error}"
         s = self.state
         C, H, W = s["shape"]
-        first = s["steps"][min(self.initial_step, len(s["steps"]) - 1)]
+        first = s["steps"][self._first_step()]
+        channels = f"{C} channels of " if C > 1 else ""
+        n = len(s["steps"])
         return "\n".join([
-            f"SlidingWindow: {s['mode']} pooling of a {C}x{H}x{W} input -> {C}x{s['out'][0]}x{s['out'][1]} "
-            f"output, {len(s['steps'])} window positions.",
+            f"SlidingWindow: {s['mode']} pooling of {channels}{H}x{W} -> {s['out'][0]}x{s['out'][1]}, "
+            f"{n} window position{'s' * (n > 1)}.",
             s["pytorch"],
             *s["shape_formula"],
-            f"Step {self.initial_step + 1}: " + first["ch"][0]["formula"],
+            f"Step {self._first_step() + 1}: " + first["ch"][0]["formula"],
         ])
 
     def _repr_mimebundle_(self, **kwargs):
@@ -379,9 +381,13 @@ class SlidingWindow(anywidget.AnyWidget):
             from .draw import frame_png  # matplotlib drawing lives in one place
 
             X = _as_tensor(self._X)
-            data["image/png"] = frame_png(X[0] if len(X) == 1 else X, t=self.initial_step,
+            data["image/png"] = frame_png(X[0] if len(X) == 1 else X, t=self._first_step(),
                                           **self.pool_params())
         return data, metadata
+
+    def _first_step(self):
+        """initial_step, kept inside 0 .. number of steps - 1 (as the browser does)."""
+        return max(0, min(self.initial_step, len(self.state["steps"]) - 1))
 
 
 def state_bytes(widget):
