@@ -20,7 +20,7 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts"
-TIMEOUT = 120_000  # ms; JupyterLab on a busy 2-core machine can be slow to start a kernel
+TIMEOUT = 180_000  # ms; JupyterLab on a busy 2-core machine can be slow to start a kernel
 
 # The notebook the learner would write. Widget 0: 4x4 arange, k=2, s=1 (9 windows), driven by the tests.
 # Widget 1: two channels with padding (channels side by side). 2-4: ceil overhang, dilation, the photo.
@@ -42,7 +42,7 @@ def lab(tmp_path_factory):
     require_chromium()
     root = tmp_path_factory.mktemp("lab")
     name = write_notebook(root, CELLS)
-    with lab_server(root) as (base, token):
+    with lab_server(root, timeout=TIMEOUT / 1000) as (base, token):
         yield f"{base}/lab/tree/{name}?reset&token={token}"
 
 
