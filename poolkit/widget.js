@@ -18,7 +18,7 @@ const PAIRS = [
   ["kernel_size", "窗口 kernel_size", 1],
   ["stride", "步幅 stride", 1],
   ["padding", "填充 padding", 0],
-  ["dilation", "膨胀 dilation", 1],
+  ["dilation", "空洞 dilation", 1],
 ];
 
 function h(tag, attrs = {}, ...children) {
@@ -618,7 +618,7 @@ function render({ model, el }) {
       S.mode === "max" ? swatch("pk-argmax", "最大值 max of the window") : null,
       swatch("pk-cur", "当前输出 current output"),
       hasPad ? swatch("pk-pad", `填充 padding = ${minus(S.pad_label)}${S.mode === "max" ? " (never wins)" : " (adds 0)"}`) : null,
-      S.dilated ? swatch("pk-hole", "膨胀空洞 dilation hole (skipped)") : null,
+      S.dilated ? swatch("pk-hole", "空洞 dilation hole (skipped)") : null,
       hasOver ? swatch("pk-overhang", "ceil_mode 越界 overhang (not counted)") : null,
       S.unread.length ? swatch("pk-unread", "未读取 never read") : null,
       swatch("pk-reader", "读取它的输出 outputs reading the hovered cell"));
