@@ -82,6 +82,8 @@ def short(value):
         return "-∞" if value < 0 else "∞"
     if value == int(value) and abs(value) < 1e4:
         return str(int(value))
+    if abs(value) < 0.01 or abs(value) >= 1e4:
+        return f"{value:.0e}".replace("e-0", "e-").replace("e+0", "e")  # 0.004 -> '4e-3', not '0'
     digits = 2 if abs(value) < 10 else 1 if abs(value) < 100 else 0
     text = f"{value:.{digits}f}"
     return text.rstrip("0").rstrip(".") if "." in text else text

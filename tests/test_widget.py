@@ -246,5 +246,5 @@ def test_photo_is_offline_small_and_deterministic():
 
 
 def test_short_numbers_fit_a_cell():
-    assert [short(v) for v in (4.0, 0.5333, -1.5, 12.345, 123.4, -math.inf, math.nan)] == \
-        ["4", "0.53", "-1.5", "12.3", "123", "-∞", "NaN"]
+    assert [short(v) for v in (4.0, 0.5333, -1.5, 12.345, 123.4, -math.inf, math.nan, 0.004, 123456.0)] == \
+        ["4", "0.53", "-1.5", "12.3", "123", "-∞", "NaN", "4e-3", "1e5"]
