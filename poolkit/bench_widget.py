@@ -82,11 +82,12 @@ def baseline(n_frames=8):
             print_figure(fig, "png", bbox_inches="tight")  # what the inline backend sends per frame
             plt.close(fig)
 
-        panel = interactive(show, t=(0, fr.n_steps - 1), fr=fixed(fr), n=fixed(n))
-        slider = panel.children[0]
         steps = [t % fr.n_steps for t in range(1, n_frames + 1)]
         times = []
-        with contextlib.redirect_stdout(io.StringIO()):  # outside a kernel, Output clears the terminal
+        quiet = contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO())
+        with quiet[0], quiet[1]:  # outside a kernel, Output.clear_output writes terminal escapes
+            panel = interactive(show, t=(0, fr.n_steps - 1), fr=fixed(fr), n=fixed(n))  # draws frame 0
+            slider = panel.children[0]
             for t in steps:
                 start = time.perf_counter()
                 slider.value = t  # interact calls show(t) synchronously
