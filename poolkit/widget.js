@@ -277,7 +277,7 @@ function render({ model, el }) {
     const [C] = S.shape;
     const rows = S.rows[1] - S.rows[0] + 1;
     const cols = S.cols[1] - S.cols[0] + 1;
-    const budget = C > 1 ? 300 : 480; // px for the larger side of one input grid
+    const budget = C === 1 ? 480 : C === 2 ? 240 : 150; // px for one input grid: channels side by side
     return Math.max(9, Math.min(46, Math.floor(budget / Math.max(rows, cols))));
   }
 
