@@ -16,6 +16,7 @@ import io
 import json
 import os
 import secrets
+import shutil
 import socket
 import statistics
 import subprocess
@@ -30,6 +31,7 @@ import torch
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run"]
 SIZES = (8, 16, 32)
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"  # Debian's package
 
 
 def _median_ms(fn, repeat):
@@ -205,7 +207,7 @@ def browser_fps(seconds=3.0):
     """Frames per second at the fastest speed (loop on) and kernel messages sent meanwhile, per size."""
     from playwright.sync_api import sync_playwright
 
-    chromium = "/usr/bin/chromium"
+    chromium = CHROMIUM
     cells = ["import torch, poolkit"] + [
         f"poolkit.SlidingWindow(torch.rand({n}, {n}, generator=torch.Generator().manual_seed(0)), "
         "kernel_size=3, stride=1)" for n in SIZES]
@@ -244,7 +246,7 @@ def main():
         print(f"{n:>4}x{n:<2} {ms:>8.1f} ms per frame  (at most {1000 / ms:.1f} frames/s, each one a kernel "
               "round trip)")
     print()
-    if not os.path.exists("/usr/bin/chromium"):
+    if not os.path.exists(CHROMIUM):
         print("Browser: skipped (no /usr/bin/chromium; apt-get install chromium)")
         return
     print("Browser: the widget in JupyterLab + headless Chromium, speed 'max', loop on (k=3, s=1)")
