@@ -234,12 +234,15 @@ def build_state(X, **pool_params):
         last_row, last_col = max((r for r, _ in read), default=-1), max((c for _, c in read), default=-1)
         spans = (_span("row", last_row + 1, H), _span("column", last_col + 1, W))
         dropped = " and ".join(d for d in spans if d)
+        skipped = any(r <= last_row and c <= last_col for r, c in unread)  # gaps between windows
         if dropped and not p.ceil_mode:
             why = f": floor mode drops {dropped} (ceil_mode=True would add windows there)"
         elif dropped:
             why = f": no window reaches {dropped}"
         else:
             why = ": the stride or dilation skips over them"
+        if dropped and skipped:
+            why += "; the stride or dilation skips the others"
         unread_note = f"{len(unread)} input cells are never read" + why
     else:
         unread_note = ""
