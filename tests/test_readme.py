@@ -111,6 +111,18 @@ def test_readme_local_links_exist():
     assert not missing, f"README links to files that do not exist: {missing}"
 
 
+def test_readme_dependency_table_matches_requirements():
+    pins = {}
+    for line in (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines():
+        match = re.fullmatch(r"([A-Za-z0-9_.-]+)==(\S+)", line.strip())
+        if match:
+            pins[match[1].lower()] = match[2]
+    assert pins
+    rows = dict(re.findall(r"^\| ([\w.-]+) \| ([\w.]+) \|", README, re.M))
+    for name, version in pins.items():
+        assert rows.get(name) == version, f"README's dependency table: {name} should say {version}"
+
+
 def test_readme_lists_every_notebook():
     for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
         assert f"(notebooks/{path.name})" in README, f"{path.name} is missing from the README's table"
