@@ -32,22 +32,24 @@ def check_python():
 
 
 def ensure_venv(*requirement_files):
-    """Create .venv once; (re)install whenever a requirements file changes."""
+    """Create .venv once; install each requirements file again only when its text changes."""
     check_python()
     if not (BIN / "python").exists() and not (BIN / "python.exe").exists():
         print(f"Creating the virtual environment {VENV} ...", flush=True)
         venv.create(VENV, with_pip=True)
-    digest = hashlib.sha256(b"".join((ROOT / f).read_bytes() for f in requirement_files)).hexdigest()[:16]
-    stamp = VENV / f".installed-{digest}"
-    if not stamp.exists():
+    stamps = {f: VENV / f".installed-{f}-{hashlib.sha256((ROOT / f).read_bytes()).hexdigest()[:16]}"
+              for f in requirement_files}
+    missing = [f for f, stamp in stamps.items() if not stamp.exists()]
+    if missing:
         args = [str(BIN / "python"), "-m", "pip", "install", "--disable-pip-version-check"]
-        for f in requirement_files:
+        for f in requirement_files:  # all of them, so pip resolves them together
             args += ["-r", str(ROOT / f)]
         print("Installing (the first time takes a few minutes and ~6 GB) ...", flush=True)
         subprocess.run(args, cwd=ROOT, check=True)
-        for old in VENV.glob(".installed-*"):
-            old.unlink()
-        stamp.touch()
+        for f in missing:
+            for old in VENV.glob(f".installed-{f}-*"):
+                old.unlink()
+            stamps[f].touch()
 
 
 def run(*args):
@@ -56,7 +58,8 @@ def run(*args):
 
 def lab(extra):
     ensure_venv("requirements.txt")
-    return run("jupyter", "lab", FIRST_NOTEBOOK, *extra)
+    # Serve the whole repository, so notebooks can show ../Images/*.gif.
+    return run("jupyter", "lab", f"--ServerApp.root_dir={ROOT}", FIRST_NOTEBOOK, *extra)
 
 
 def test(extra):

@@ -53,7 +53,9 @@ def _pair(name, value, minimum, example):
 
 def _bool(name, value):
     if not isinstance(value, bool):
-        raise TypeError(f"{name}={value!r}: {name} must be True or False.")
+        raise TypeError(
+            f"{name}={value!r}: {name} must be True or False. Fix: use {name}=True or {name}=False."
+        )
     return value
 
 
@@ -285,7 +287,8 @@ def _pool_window(planes, window, params):
     values = planes[:, rows][:, :, cols].reshape(planes.shape[0], -1)  # input cells, row-major
     width = planes.shape[-1]
     if params.mode == "avg":
-        return (_window_sum(values) / _divisor(window, params)).to(planes.dtype), None
+        # PyTorch adds each mean to a zeroed output, so 0 / -n gives +0.0, not -0.0: "+ 0.0" does the same.
+        return (_window_sum(values) / _divisor(window, params) + 0.0).to(planes.dtype), None
     if values.shape[-1] == 0:
         # A window of padding only (possible with dilation): PyTorch returns its -inf (the dtype's
         # lowest value for integers) and an index built from the first tap >= 0 on each axis.

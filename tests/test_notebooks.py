@@ -41,6 +41,10 @@ def test_notebook_runs(path, monkeypatch):
             if output.output_type == "stream" and output.name == "stderr":
                 bad = [word for word in BAD_STDERR if word in output.text]
                 assert not bad, f"cell {index} wrote {bad} to stderr:\n{output.text[:2000]}"
+        if "plt.show()" in cell.source:  # a figure the learner should see must really be drawn
+            images = ("image/png", "image/svg+xml")  # d2l.use_svg_display() switches figures to SVG
+            assert any(kind in o.get("data", {}) for o in cell.outputs for kind in images), (
+                f"cell {index} calls plt.show() but shows no image: add %matplotlib inline to the imports")
         timing = cell.metadata.get("execution", {})
         if "iopub.execute_input" in timing and "shell.execute_reply" in timing:
             seconds = (datetime.fromisoformat(timing["shell.execute_reply"].replace("Z", "+00:00"))

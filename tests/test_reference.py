@@ -66,8 +66,11 @@ def torch_pool(X, params, return_indices=False):
 
 
 def assert_identical(actual, expected):
+    """Same shape, dtype and bits: NaN equals NaN, and -0.0 differs from +0.0."""
     assert actual.shape == expected.shape and actual.dtype == expected.dtype
     torch.testing.assert_close(actual, expected, rtol=0, atol=0, equal_nan=True)
+    if actual.is_floating_point():
+        assert torch.equal(actual.signbit(), expected.signbit()), "signs of zero differ"
 
 
 def outcome(fn, *args):
@@ -241,6 +244,7 @@ def test_measured_corner_cases():
     ceil = pool2d(torch.ones(6, 6), 3, 2, 1, ceil_mode=True, mode="avg")
     assert ceil[1:-1, -1].tolist() == [0.5, 0.5] and ceil[-1, -1] == 0.25
     assert pool2d(torch.ones(2, 2), 2, mode="avg", divisor_override=1).item() == 4
+    assert not pool2d(torch.zeros(2, 2), 2, mode="avg", divisor_override=-4).signbit()  # torch: +0.0
     _, index = pool2d(torch.tensor([[1.0, 5], [5, 1]]), 2, return_indices=True)
     assert index.item() == 1  # ties: first maximum in row-major order
     value, index = pool2d(torch.tensor([[float("nan"), 1], [float("nan"), 0]]), 2, return_indices=True)
