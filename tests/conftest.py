@@ -1,5 +1,7 @@
+import importlib.util
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 from hypothesis import settings
@@ -21,3 +23,11 @@ def require_chromium():
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI") == "true":
     settings.load_profile("ci")
+
+
+def load_make():
+    """make.py as a module (it is a script at the repository root, not part of a package)."""
+    spec = importlib.util.spec_from_file_location("make_under_test", Path(__file__).parent.parent / "make.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import load_make
 from IPython.core.inputtransformer2 import TransformerManager
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
@@ -62,13 +63,6 @@ def pinned_version(requirement):
 
 ROOT_PINS, ROOT_OPTIONS, ROOT_EDITABLES = parse_requirements(ROOT / "requirements.txt")
 BINDER_PINS, BINDER_OPTIONS, BINDER_EDITABLES = parse_requirements(BINDER / "requirements.txt")
-
-
-def load_make():
-    spec = importlib.util.spec_from_file_location("make_under_test", ROOT / "make.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def runtime_python():

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import require_chromium
+from conftest import load_make, require_chromium
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -66,13 +66,6 @@ def readme_commands():
         if span.startswith(COMMAND_START):
             commands.append(" ".join(span.split()))
     return commands
-
-
-def load_make():
-    spec = importlib.util.spec_from_file_location("make_under_test", ROOT / "make.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_every_readme_command_is_exercised():

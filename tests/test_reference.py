@@ -7,6 +7,8 @@ import torch
 import torch.nn.functional as F
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pooling_cases import assert_bitwise as assert_identical
+from pooling_cases import settings_and_input, torch_pool
 
 from poolkit import output_shape, pool2d, trace
 from poolkit.reference import fmt
@@ -14,63 +16,6 @@ from poolkit.reference import fmt
 # ------------------------------------------------------------------------------------------------
 # Random valid settings, and inputs full of ties, NaN and -inf
 # ------------------------------------------------------------------------------------------------
-
-
-@st.composite
-def settings_and_input(draw, mode):
-    layout = draw(st.sampled_from(["HW", "CHW", "NCHW"]))
-    H, W = draw(st.integers(1, 12)), draw(st.integers(1, 12))
-    kernel = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
-    stride = draw(st.one_of(st.none(), st.tuples(st.integers(1, 4), st.integers(1, 4))))
-    padding = (draw(st.integers(0, kernel[0] // 2)), draw(st.integers(0, kernel[1] // 2)))
-    dilation = (1, 1) if mode == "avg" else (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
-    params = dict(
-        kernel_size=kernel, stride=stride, padding=padding, dilation=dilation,
-        ceil_mode=draw(st.booleans()), mode=mode,
-    )
-    if mode == "avg":
-        params["count_include_pad"] = draw(st.booleans())
-        params["divisor_override"] = draw(st.sampled_from([None, None, 1, 3, -2]))
-    dtype = draw(st.sampled_from([torch.float32, torch.float64]))
-    shape = {"HW": (H, W), "CHW": (draw(st.integers(1, 3)), H, W),
-             "NCHW": (draw(st.integers(1, 2)), draw(st.integers(1, 3)), H, W)}[layout]
-    seed = draw(st.integers(0, 2**31 - 1))
-    gen = torch.Generator().manual_seed(seed)
-    if draw(st.booleans()):  # small integers: many ties
-        X = torch.randint(-3, 4, shape, generator=gen).to(dtype)
-    else:
-        X = torch.randn(shape, generator=gen, dtype=dtype)
-    special = draw(st.sampled_from(["none", "nan", "-inf", "both"]))
-    mask = torch.rand(shape, generator=gen)
-    if special in ("nan", "both"):
-        X[mask < 0.15] = float("nan")
-    if special in ("-inf", "both"):
-        X[mask > 0.85] = float("-inf")
-    return X, params
-
-
-def torch_pool(X, params, return_indices=False):
-    """The same call through torch.nn.functional (which needs a channel dimension)."""
-    X3 = X[None] if X.dim() == 2 else X
-    p = dict(params)
-    mode = p.pop("mode")
-    if mode == "max":
-        out = F.max_pool2d(X3, p["kernel_size"], p["stride"], p["padding"], p["dilation"],
-                           p["ceil_mode"], return_indices=return_indices)
-    else:
-        out = F.avg_pool2d(X3, p["kernel_size"], p["stride"], p["padding"], p["ceil_mode"],
-                           p["count_include_pad"], p["divisor_override"])
-    if X.dim() == 2:
-        out = tuple(o[0] for o in out) if return_indices else out[0]
-    return out
-
-
-def assert_identical(actual, expected):
-    """Same shape, dtype and bits: NaN equals NaN, and -0.0 differs from +0.0."""
-    assert actual.shape == expected.shape and actual.dtype == expected.dtype
-    torch.testing.assert_close(actual, expected, rtol=0, atol=0, equal_nan=True)
-    if actual.is_floating_point():
-        assert torch.equal(actual.signbit(), expected.signbit()), "signs of zero differ"
 
 
 def outcome(fn, *args):
