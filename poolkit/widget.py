@@ -122,8 +122,9 @@ def shape_formula(input_hw, p, out_hw):
         line = (f"{axis}_out = {lo}({axis} + 2p − d·(k−1) − 1) / s{hi} + 1 = "
                 f"{lo}({n} + 2·{pad} − {d}·({k}−1) − 1) / {s}{hi} + 1 = {raw}")
         if raw != out:
-            line += (f" → {out}: ceil_mode drops the last window, it would start at {(raw - 1) * s - pad} "
-                     f"≥ {axis} + p, outside the input and the left padding")
+            start = (raw - 1) * s - pad  # in input coordinates; PyTorch's rule: (out-1)*s >= H + p
+            line += (f" → {out}: ceil_mode drops the last window: it would start at {start} ≥ {axis} ({n}), "
+                     "in the right padding (a window must start inside the input or the left padding)")
         lines.append(line)
     return lines
 
@@ -235,7 +236,8 @@ def build_state(X, **pool_params):
         spans = (_span("row", last_row + 1, H), _span("column", last_col + 1, W))
         dropped = " and ".join(d for d in spans if d)
         skipped = any(r <= last_row and c <= last_col for r, c in unread)  # gaps between windows
-        if dropped and not p.ceil_mode:
+        ceil_hw = output_shape((H, W), p.kernel, p.stride, p.padding, p.dilation, True)
+        if dropped and not p.ceil_mode and ceil_hw != tuple(out_hw):
             why = f": floor mode drops {dropped} (ceil_mode=True would add windows there)"
         elif dropped:
             why = f": no window reaches {dropped}"
