@@ -220,6 +220,8 @@ def test_notes_explain_padding_overhang_divisor_and_floor():
     assert "−∞" in w.state["steps"][0]["note"] and w.state["pad_label"] == "−∞"
     w = SlidingWindow(torch.ones(25, 25))
     assert len(w.state["unread"]) == 49 and "floor mode drops row 24 and column 24" in w.state["unread_note"]
+    w = SlidingWindow(torch.ones(6, 6), kernel_size=2, stride=3)  # ceil_mode would not help here
+    assert "no window reaches row 5" in w.state["unread_note"] and "ceil_mode" not in w.state["unread_note"]
     w = SlidingWindow(torch.ones(5, 5), kernel_size=2, stride=2, padding=1, ceil_mode=True)
     assert "→ 3" in w.state["shape_formula"][0]
     w = SlidingWindow(torch.tensor([[1.0, 5.0], [5.0, 1.0]]))
