@@ -284,7 +284,12 @@ def _divisor(window, params):
 def _pool_window(planes, window, params):
     """Pool one window over all planes (P, H, W) at once: (values, flat input indices or None)."""
     rows, cols = window.input_rows(), window.input_cols()
-    values = planes[:, rows][:, :, cols].reshape(planes.shape[0], -1)  # input cells, row-major
+    dh, dw = params.dilation
+    if rows and cols:  # the input cells form a strided slice: rows and columns step by the dilation
+        values = planes[:, rows[0]:rows[-1] + 1:dh, cols[0]:cols[-1] + 1:dw]
+    else:
+        values = planes[:, :0, :0]  # a window of padding only
+    values = values.reshape(planes.shape[0], -1)  # input cells, row-major
     width = planes.shape[-1]
     if params.mode == "avg":
         # PyTorch adds each mean to a zeroed output, so 0 / -n gives +0.0, not -0.0: "+ 0.0" does the same.
@@ -298,8 +303,8 @@ def _pool_window(planes, window, params):
         index = torch.full((planes.shape[0],), first_row * width + first_col)
         return torch.full((planes.shape[0],), lowest, dtype=planes.dtype), index
     maxima, position = _window_max(values)
-    row = torch.tensor(rows)[position // len(cols)]
-    col = torch.tensor(cols)[position % len(cols)]
+    row = rows[0] + position // len(cols) * dh
+    col = cols[0] + position % len(cols) * dw
     return maxima, row * width + col
 
 
