@@ -84,22 +84,10 @@ def frames(X, kernel_size=2, stride=None, padding=0, dilation=1, ceil_mode=False
 # ----------------------------------------------------------------------------------------------------
 
 
-def _size(pair):
-    return str(pair[0]) if pair[0] == pair[1] else f"({pair[0]}, {pair[1]})"
-
-
 def title(fr):
-    """'max pooling: kernel_size=2, stride=1, padding=0' plus every non-default setting."""
+    """'Max pooling: kernel_size=2, stride=1, padding=0' plus every non-default setting."""
     p = fr.params
-    parts = [f"kernel_size={_size(p.kernel)}", f"stride={_size(p.stride)}", f"padding={_size(p.padding)}"]
-    if p.dilation != (1, 1):
-        parts.append(f"dilation={_size(p.dilation)}")
-    if p.ceil_mode:
-        parts.append("ceil_mode=True")
-    if p.mode == "avg" and not p.count_include_pad:
-        parts.append("count_include_pad=False")
-    if p.divisor_override is not None:
-        parts.append(f"divisor_override={p.divisor_override}")
+    parts = p.arguments()
     name = "Max pooling" if p.mode == "max" else "Average pooling"
     return f"{name}: " + ", ".join(parts)
 

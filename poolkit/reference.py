@@ -29,6 +29,25 @@ class Params(NamedTuple):
     count_include_pad: bool
     divisor_override: int | None
 
+    def arguments(self):
+        """These settings as nn.MaxPool2d / nn.AvgPool2d keyword arguments: sizes, then non-defaults."""
+        args = [f"kernel_size={size_text(self.kernel)}", f"stride={size_text(self.stride)}",
+                f"padding={size_text(self.padding)}"]
+        if self.dilation != (1, 1):
+            args.append(f"dilation={size_text(self.dilation)}")
+        if self.ceil_mode:
+            args.append("ceil_mode=True")
+        if self.mode == "avg" and not self.count_include_pad:
+            args.append("count_include_pad=False")
+        if self.divisor_override is not None:
+            args.append(f"divisor_override={self.divisor_override}")
+        return args
+
+
+def size_text(pair):
+    """(2, 2) -> '2', (2, 3) -> '(2, 3)': a size as you would pass it to PyTorch."""
+    return str(pair[0]) if pair[0] == pair[1] else f"({pair[0]}, {pair[1]})"
+
 
 def _is_int(value):
     return isinstance(value, int) and not isinstance(value, bool)

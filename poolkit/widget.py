@@ -19,7 +19,7 @@ import matplotlib.image
 import torch
 import traitlets
 
-from .reference import fmt, make_params, output_shape, trace
+from .reference import fmt, make_params, output_shape, size_text, trace
 
 HERE = Path(__file__).parent
 PARAMS = ("kernel_size", "stride", "padding", "dilation", "ceil_mode", "mode", "count_include_pad",
@@ -89,26 +89,10 @@ def short(value):
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def _size(pair):
-    return str(pair[0]) if pair[0] == pair[1] else f"({pair[0]}, {pair[1]})"
-
-
 def pytorch_line(p):
     """The nn module call with the same settings, e.g. 'nn.MaxPool2d(kernel_size=2, stride=2, padding=0)'."""
-    args = [f"kernel_size={_size(p.kernel)}", f"stride={_size(p.stride)}", f"padding={_size(p.padding)}"]
-    if p.mode == "max":
-        if p.dilation != (1, 1):
-            args.append(f"dilation={_size(p.dilation)}")
-        if p.ceil_mode:
-            args.append("ceil_mode=True")
-        return f"nn.MaxPool2d({', '.join(args)})"
-    if p.ceil_mode:
-        args.append("ceil_mode=True")
-    if not p.count_include_pad:
-        args.append("count_include_pad=False")
-    if p.divisor_override is not None:
-        args.append(f"divisor_override={p.divisor_override}")
-    return f"nn.AvgPool2d({', '.join(args)})"
+    layer = "MaxPool2d" if p.mode == "max" else "AvgPool2d"
+    return f"nn.{layer}({', '.join(p.arguments())})"
 
 
 def shape_formula(input_hw, p, out_hw):
@@ -159,8 +143,8 @@ def step_note(step, p):
             notes.append(f"the {n_over} ceil_mode overhang cells are outside input and padding: not read")
     if p.dilation != (1, 1):
         span = [d * (k - 1) + 1 for d, k in zip(p.dilation, p.kernel, strict=True)]
-        notes.append(f"dilation={_size(p.dilation)}: the window spans {span[0]}×{span[1]} cells but reads "
-                     f"only its {p.kernel[0]}×{p.kernel[1]} marked cells; the ones between are skipped")
+        notes.append(f"dilation={size_text(p.dilation)}: the window spans {span[0]}×{span[1]} cells but "
+                     f"reads only its {p.kernel[0]}×{p.kernel[1]} marked cells; the ones between are skipped")
     return "; ".join(notes)
 
 
