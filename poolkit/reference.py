@@ -270,6 +270,11 @@ def _check_input(X, params, return_indices=False):
         )
 
 
+def _lowest(dtype):
+    """What a window holds before any tap is read: -inf (the lowest integer for integer inputs)."""
+    return float("-inf") if dtype.is_floating_point else torch.iinfo(dtype).min
+
+
 def _window_max(values):
     """Max of each row of values (planes, taps), scanning taps in order the way PyTorch's kernel does:
     a tap takes over when it is larger than the current maximum OR is NaN. So among equal maxima the
@@ -316,7 +321,7 @@ def _pool_window(planes, window, params):
     if values.shape[-1] == 0:
         # A window of padding only (possible with dilation): PyTorch returns its -inf (the dtype's
         # lowest value for integers) and an index built from the first tap >= 0 on each axis.
-        lowest = float("-inf") if planes.is_floating_point() else torch.iinfo(planes.dtype).min
+        lowest = _lowest(planes.dtype)
         first_row = next(r for r, _ in window.row_taps if r >= 0)
         first_col = next(c for c, _ in window.col_taps if c >= 0)
         index = torch.full((planes.shape[0],), first_row * width + first_col)

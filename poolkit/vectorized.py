@@ -12,7 +12,7 @@ is never read: a tap that falls on padding simply does not update that output po
 
 import torch
 
-from .reference import _check_input, _output_hw, make_params
+from .reference import _check_input, _lowest, _output_hw, make_params
 
 
 def _tap_range(out, size, s, p, d, a):
@@ -42,11 +42,6 @@ def _take_over(best, view, take, nan_rule):
     if nan_rule:
         take |= view.isnan()
     torch.where(take, view, best, out=best)
-
-
-def _lowest(dtype):
-    """What a window holds before any tap is read: -inf (the lowest integer for integer inputs)."""
-    return float("-inf") if dtype.is_floating_point else torch.iinfo(dtype).min
 
 
 def _max_two_passes(planes, params, out_hw, nan_rule):
