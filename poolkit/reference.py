@@ -404,10 +404,13 @@ def fmt(value):
 
 
 def _formula(mode, values, result, divisor):
-    shown = ", ".join(fmt(v) for v in values)
     if mode == "max":
-        return f"max({shown}) = {fmt(result)}"
-    return f"({' + '.join(fmt(v) for v in values)}) / {divisor} = {fmt(result)}"
+        return f"max({', '.join(fmt(v) for v in values)}) = {fmt(result)}"
+    # "0 - 1 + 3", not "0 + -1 + 3"; a negative divisor_override in parentheses: "/ (-2)"
+    total = fmt(values[0]) + "".join(
+        f" - {fmt(-v)}" if fmt(v).startswith("-") else f" + {fmt(v)}" for v in values[1:])
+    shown_divisor = f"({divisor})" if divisor < 0 else f"{divisor}"
+    return f"({total}) / {shown_divisor} = {fmt(result)}"
 
 
 def trace(

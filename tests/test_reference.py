@@ -197,3 +197,16 @@ def test_measured_corner_cases():
     assert pool2d(torch.full((2, 2), float("-inf")), 2).item() == float("-inf")
     values, indices = pool2d(X16, 3, 2, 1, return_indices=True)
     assert indices.tolist() == [[[[5, 7], [13, 15]]]]
+
+
+@pytest.mark.parametrize("divisor_override", [None, 3, -2])
+def test_avg_formula_reads_as_arithmetic_that_gives_the_result(divisor_override):
+    """Negative taps read "0 - 1", not "0 + -1"; a negative divisor is parenthesised; the arithmetic holds."""
+    X = torch.tensor([[0.0, -1, 2, -3], [4, -5, 6, 7], [-8, 9, 10, -11], [12, 13, -14, 15]])
+    steps = trace(X, 2, padding=1, mode="avg", divisor_override=divisor_override)
+    for step in steps:
+        lhs, rhs = step.formula.rsplit(" = ", 1)
+        assert "+ -" not in lhs and "/ -" not in lhs, step.formula
+        assert eval(lhs) == pytest.approx(float(rhs), abs=1e-3), step.formula  # our own text
+    shown_divisor = {None: "4", 3: "3", -2: "(-2)"}[divisor_override]
+    assert steps[1].formula == f"(0 + 0 - 1 + 2) / {shown_divisor} = {fmt(steps[1].result)}"
