@@ -241,6 +241,71 @@ def check_max_pool_via_relu(fn, kernel_size=2):
 
 
 # ----------------------------------------------------------------------------------------------------
+# Exercise 3c: how many ReLU layers and channels 3b's network needs
+# ----------------------------------------------------------------------------------------------------
+
+
+def relu_net_channels(kernel_size):
+    """Channels entering each ReLU layer of 3b's tournament on a k x k window. Each layer is one round of
+    pairwise maxima: a pair (a, b) needs 3 channels (a - b, b, -b), a value left without a partner needs 2
+    (v, -v), and the round leaves ceil(n / 2) values."""
+    n, channels = kernel_size * kernel_size, []
+    while n > 1:
+        channels.append(3 * (n // 2) + 2 * (n % 2))
+        n = (n + 1) // 2
+    return channels
+
+
+def _relu_net_hint(k, relu_layers, channels):
+    """Why the learner's (relu_layers, channels) differs from relu_net_channels(k), without the answer."""
+    want, n = relu_net_channels(k), k * k
+    if relu_layers != len(want):
+        if relu_layers == n - 1:
+            return (f"一层只比一对，要 {n - 1} 层；同一层里可以同时比所有的对（不同的通道），"
+                    "所以每一层让数目减半。")
+        if relu_layers == 1:
+            return f"一层 ReLU 只能完成一轮两两比较：{n} 个数比一轮还剩 {(n + 1) // 2} 个，还要再比。"
+        return f"从 {n} 个数开始，每一层两两比较，剩下 ⌈n/2⌉ 个，直到剩 1 个：数一数要几层。"
+    for i, (mine, right) in enumerate(zip(channels, want, strict=True)):
+        if mine == right:
+            n = (n + 1) // 2
+            continue
+        pairs, single = n // 2, n % 2
+        layer = f"第 {i + 1} 个 ReLU 层前有 {n} 个数（{pairs} 对" + ("，1 个落单）" if single else "）")
+        if mine == 2 * pairs + single:
+            return (f"{layer}：每对只用了 a − b 和 b 两个通道。b 可能是负数，ReLU(b) 会把它变成 0，"
+                    "所以要 b = ReLU(b) − ReLU(−b)：每对 3 个通道。")
+        if single and mine == 3 * pairs + 1:
+            return f"{layer}：落单的数 v 也可能是负数，要 v = ReLU(v) − ReLU(−v)，占 2 个通道。"
+        if single and mine == 3 * pairs:
+            return f"{layer}：落单的数不参加这一轮比较，但它也要穿过这一层 ReLU（占 2 个通道：v 和 −v）。"
+        return f"{layer}：每对要几个通道，落单的数要几个？（提示见 3b。）"
+    return ""
+
+
+def check_relu_net_size(kernel_size, relu_layers, channels):
+    """relu_layers (int) and channels (the channels entering each ReLU layer, a list of ints) must describe
+    3b's network for a kernel_size x kernel_size window."""
+    k = kernel_size
+    what = f"3c（{k}×{k}）"
+    if relu_layers is None or channels is None:
+        return _fail(what, "尚未回答。在上面的单元格里填上 relu_layers 和 channels，运行它，再运行这个检查。")
+    if isinstance(relu_layers, bool) or not isinstance(relu_layers, int):
+        return _fail(what, f"relu_layers 应是一个整数，但它是 {relu_layers!r}。")
+    if not isinstance(channels, (list, tuple)) or not all(
+            isinstance(c, int) and not isinstance(c, bool) for c in channels):
+        return _fail(what, f"channels 应是整数列表（每个 ReLU 层一个数），但它是 {channels!r}。")
+    if len(channels) != relu_layers:
+        return _fail(what, f"channels 有 {len(channels)} 个数，relu_layers 是 {relu_layers}："
+                           "每个 ReLU 层写一个通道数。")
+    if list(channels) == relu_net_channels(k):
+        print(f"✓ {what}：ReLU 层数和每层的通道数都对（卷积层比 ReLU 层多 1 个：最后一个卷积把结果加起来）。")
+        return True
+    return _fail(what, f"你的答案是 relu_layers={relu_layers}, channels={list(channels)}，不对。"
+                       f"{_relu_net_hint(k, relu_layers, list(channels))}")
+
+
+# ----------------------------------------------------------------------------------------------------
 # Exercise 4: the computational cost of max pooling, checked by counting
 # ----------------------------------------------------------------------------------------------------
 

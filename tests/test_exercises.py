@@ -163,6 +163,39 @@ def test_max_pool_via_relu_builtin_is_refused(capsys):
     rejected(exercises.check_max_pool_via_relu, lambda X: F.max_pool2d(X, 2), capsys, "max_pool2d")
 
 
+def test_relu_net_size_accepts_the_counts_of_3b(capsys):
+    assert exercises.relu_net_channels(2) == [6, 3]  # 4 values: 2 pairs -> 2 values: 1 pair -> 1
+    assert exercises.relu_net_channels(3) == [14, 8, 5, 3]  # 9 -> 5 -> 3 -> 2 -> 1, singles take 2
+    assert exercises.check_relu_net_size(2, 2, [6, 3])
+    assert exercises.check_relu_net_size(3, 4, (14, 8, 5, 3))
+    out = capsys.readouterr().out
+    assert out.count("✓") == 2 and "[6, 3]" not in out  # a pass does not print the answer
+
+
+def test_relu_net_size_forgot_the_negative_channel(capsys):
+    rejected(exercises.check_relu_net_size, 2, capsys, "第 1 个 ReLU 层", "ReLU(b) − ReLU(−b)",
+             relu_layers=2, channels=[4, 2])
+
+
+def test_relu_net_size_one_pair_per_layer(capsys):
+    rejected(exercises.check_relu_net_size, 3, capsys, "要 8 层", "数目减半", relu_layers=8, channels=[3] * 8)
+
+
+def test_relu_net_size_single_value_skipped(capsys):
+    rejected(exercises.check_relu_net_size, 3, capsys, "1 个落单", "穿过这一层 ReLU",
+             relu_layers=4, channels=[12, 6, 3, 3])
+    rejected(exercises.check_relu_net_size, 3, capsys, "落单的数 v 也可能是负数",
+             relu_layers=4, channels=[13, 8, 5, 3])
+
+
+def test_relu_net_size_copied_2x2_for_3x3_and_bad_types(capsys):
+    out = rejected(exercises.check_relu_net_size, 3, capsys, "从 9 个数开始", relu_layers=2, channels=[6, 3])
+    assert "14" not in out  # the hint says how to count, not the answer
+    rejected(exercises.check_relu_net_size, 2, capsys, "尚未回答", relu_layers=None, channels=None)
+    rejected(exercises.check_relu_net_size, 2, capsys, "整数列表", relu_layers=2, channels="6, 3")
+    rejected(exercises.check_relu_net_size, 2, capsys, "channels 有 1 个数", relu_layers=2, channels=[6])
+
+
 def test_pool_cost_counts_reads_not_comparisons(capsys):
     def fn(c, h, w, k, s, p):
         return pool_cost(c, h, w, k, s, p) // (k * k - 1) * k * k

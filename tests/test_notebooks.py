@@ -41,6 +41,9 @@ def test_notebook_runs(path, monkeypatch):
             if output.output_type == "stream" and output.name == "stderr":
                 bad = [word for word in BAD_STDERR if word in output.text]
                 assert not bad, f"cell {index} wrote {bad} to stderr:\n{output.text[:2000]}"
+        if "solution" in cell.metadata.get("tags", []):  # a reference solution passes its own self-check
+            text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+            assert "✓" in text and "✗" not in text, f"solution cell {index} does not pass its check:\n{text}"
         if "plt.show()" in cell.source:  # a figure the learner should see must really be drawn
             images = ("image/png", "image/svg+xml")  # d2l.use_svg_display() switches figures to SVG
             assert any(kind in o.get("data", {}) for o in cell.outputs for kind in images), (
