@@ -97,6 +97,22 @@ def test_readme_has_the_two_commands_and_the_binder_link():
     assert match[3] == FIRST_NOTEBOOK and (ROOT / FIRST_NOTEBOOK).exists()
 
 
+def test_binder_badge_points_at_this_repository():
+    """Until the repository is published the badge holds a placeholder; once `origin` is on GitHub the badge
+    must name that repository, so the published README never launches the placeholder."""
+    (owner, repo) = re.findall(r"mybinder\.org/v2/gh/([\w.-]+)/([\w.-]+)/", README)[0]
+    origin = subprocess.run(["git", "-C", str(ROOT), "remote", "get-url", "origin"],
+                            capture_output=True, text=True).stdout.strip()
+    github = re.fullmatch(r"(?:https://github\.com/|git@github\.com:)([\w.-]+)/([\w.-]+?)(?:\.git)?/?",
+                          origin)
+    if github:
+        assert (owner, repo) == github.groups(), (
+            f"README's Binder badge says {owner}/{repo}, but origin is {origin}: "
+            f"put {'/'.join(github.groups())} in the badge URL (replace GITHUB_OWNER/GITHUB_REPO)")
+    else:
+        assert (owner, repo) == ("GITHUB_OWNER", "GITHUB_REPO"), f"origin {origin!r} is not on GitHub"
+
+
 def test_readme_local_links_exist():
     targets = re.findall(r"\]\(((?:Images|notebooks|binder|tools|tests)/[^)#\s]+)\)", README)
     assert any(t.endswith(".gif") for t in targets) and any(t.startswith("notebooks/") for t in targets)
