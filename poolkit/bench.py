@@ -113,7 +113,7 @@ def table(rows):
             str(c.shape), c.mode, str(c.kernel_size), str(c.stride), str(c.padding),
             _ms(row.loop), _ms(row.vectorized), _ms(row.torch),
             "-" if row.loop is None else f"{row.loop / row.torch:.0f}x",
-            f"{row.vectorized / row.torch:.2f}",
+            f"{row.vectorized / row.torch:.2f}x",
         ))
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     return "\n".join("  ".join(cell.rjust(w) for cell, w in zip(line, widths, strict=True)) for line in lines)
@@ -146,7 +146,7 @@ def main(argv=None):
     rows = [run_case(case, rounds=args.rounds, min_seconds=0.01) for case in cases(shapes)]
     print(table(rows))
     note = f" (quick run on {shapes[-1]}: not the target size)" if quick else ""
-    print(f"worst vectorized/torch ratio: {worst_target_ratio(rows, shapes[-1]):.2f}{note}")
+    print(f"worst vectorized/torch ratio: {worst_target_ratio(rows, shapes[-1]):.2f}x{note}")
     return rows
 
 
