@@ -409,8 +409,9 @@ def _formula(mode, values, result, divisor):
     # "0 - 1 + 3", not "0 + -1 + 3"; a negative divisor_override in parentheses: "/ (-2)"
     total = fmt(values[0]) + "".join(
         f" - {fmt(-v)}" if fmt(v).startswith("-") else f" + {fmt(v)}" for v in values[1:])
+    shown_total = f"({total})" if len(values) > 1 else total  # one value: "24 / 1", not "(24) / 1"
     shown_divisor = f"({divisor})" if divisor < 0 else f"{divisor}"
-    return f"({total}) / {shown_divisor} = {fmt(result)}"
+    return f"{shown_total} / {shown_divisor} = {fmt(result)}"
 
 
 def trace(

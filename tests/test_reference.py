@@ -210,3 +210,5 @@ def test_avg_formula_reads_as_arithmetic_that_gives_the_result(divisor_override)
         assert eval(lhs) == pytest.approx(float(rhs), abs=1e-3), step.formula  # our own text
     shown_divisor = {None: "4", 3: "3", -2: "(-2)"}[divisor_override]
     assert steps[1].formula == f"(0 + 0 - 1 + 2) / {shown_divisor} = {fmt(steps[1].result)}"
+    one = trace(X[1:2, :1], 1, mode="avg", divisor_override=divisor_override)[0]  # a 1x1 window of 4
+    assert one.formula == f"4 / {shown_divisor.replace('4', '1')} = {fmt(one.result)}", one.formula

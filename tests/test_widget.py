@@ -72,7 +72,7 @@ def check_against_torch(X, **params):
                     assert r * W + col == index, (t, mine)
                     assert f"index {index} = {r}·{W} + {col}" in mine["note"]
             else:
-                divisor = int(re.search(r"\) / \(?(-?\d+)\)? = ", mine["formula"]).group(1))
+                divisor = int(re.search(r" / \(?(-?\d+)\)? = ", mine["formula"]).group(1))
                 if divisors[i, j] > 0:  # (a window with no input cell cannot be measured this way)
                     assert divisor == divisors[i, j].item(), (t, mine["formula"], step["note"])
                 assert f"÷ {divisor}" in step["note"]
