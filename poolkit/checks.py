@@ -1,4 +1,7 @@
-"""The check a notebook prints after every claim: it passes loudly or fails with the difference."""
+"""The checks a notebook prints: check_close after every claim (passes loudly or fails with the difference),
+and self_check around an exercise's self-check (a wrong answer prints ✗ and why, never a traceback)."""
+
+from contextlib import contextmanager
 
 import torch
 
@@ -16,3 +19,17 @@ def check_close(actual, expected, what="result", exact=True):
     except AssertionError as err:
         raise AssertionError(f"{what}: does not match.\n{err}") from None
     print(f"✓ {what}: {'equal' if exact else 'close'} (shape {tuple(actual.shape)})")
+
+
+@contextmanager
+def self_check(what):
+    """Run an exercise's self-check: a wrong answer, or an error in the learner's code, prints ✗ and why.
+
+    A learner never gets a traceback from a self-check: an AssertionError prints its message, any other
+    exception prints its type and message (the call that raised is named by the check's messages)."""
+    try:
+        yield
+    except AssertionError as err:
+        print(f"✗ {what}: {err}")
+    except Exception as err:  # the learner's own code raised: say so instead of a traceback
+        print(f"✗ {what}: your code raised {type(err).__name__}: {err}")
