@@ -13,31 +13,83 @@ from functools import partial
 import torch
 import torch.nn.functional as F
 
-from .reference import output_shape, trace
+from .reference import fmt, output_shape, trace
 
 
 class _Forbidden(Exception):
-    """The learner's function called a built-in max, which the exercise asks to build from ReLU."""
+    """The learner's function called a function the exercise rules out; args: (name, advice)."""
 
 
 # Functions that compute a maximum directly: the ReLU exercises must not call them.
 _MAX_FUNCTIONS = [(torch, "maximum"), (torch, "max"), (torch, "amax"), (torch, "fmax"), (torch, "where"),
-                  (torch, "max_pool2d"), (F, "max_pool2d"), (torch, "clamp"),
+                  (torch, "max_pool2d"), (F, "max_pool2d"), (torch, "clamp"), (torch, "clamp_min"),
+                  (torch, "clip"), (torch, "sort"), (torch, "topk"),
                   (torch.Tensor, "max"), (torch.Tensor, "maximum"), (torch.Tensor, "amax"),
-                  (torch.Tensor, "clamp")]
+                  (torch.Tensor, "clamp"), (torch.Tensor, "clamp_min"), (torch.Tensor, "clip"),
+                  (torch.Tensor, "sort"), (torch.Tensor, "topk")]
+_MAX_ADVICE = "这道题要求只用 ReLU（F.relu / torch.relu）、卷积和加减乘除来求最大值。"
+
+# Comparisons and sign tests pick the larger value without ReLU: (a > b) * a + (a <= b) * b.
+_OPERATORS = {"__gt__": ">", "__ge__": ">=", "__lt__": "<", "__le__": "<="}
+_COMPARISONS = ([(torch.Tensor, name) for name in _OPERATORS]
+                + [(owner, name) for owner in (torch, torch.Tensor)
+                   for name in ("gt", "ge", "lt", "le", "greater", "greater_equal", "less", "less_equal",
+                                "sign", "sgn", "heaviside", "abs")]
+                + [(torch.Tensor, "__abs__")])
+_COMPARISON_ADVICE = ("比较（>、<、sign、abs 等）直接挑出大的那个数，绕开了这道题：只用 ReLU 和加减乘除。"
+                      "想一想 ReLU(x) = max(x, 0) 和 max(a, b) 的关系；"
+                      "|x| 也能用 ReLU 写出来：ReLU(x) + ReLU(−x)。")
+
+# Average pooling itself: exercise 1 asks for it as a convolution.
+_AVG_FUNCTIONS = ([(F, name) for name in ("avg_pool1d", "avg_pool2d", "avg_pool3d", "adaptive_avg_pool1d",
+                                          "adaptive_avg_pool2d", "adaptive_avg_pool3d", "lp_pool2d")]
+                  + [(torch, "avg_pool1d"), (torch, "adaptive_avg_pool1d")]
+                  + [(torch._C._nn, name) for name in ("avg_pool2d", "avg_pool3d", "adaptive_avg_pool2d",
+                                                       "adaptive_avg_pool3d")])
+_AVG_ADVICE = ("这道题要求用卷积（F.conv2d）算出平均池化，不能直接调用平均池化（nn.AvgPool2d 也是它）。"
+               "用一个卷积核，让卷积替你做「相加再除以窗口大小」。")
+
+_MAX_RULE = [(_MAX_FUNCTIONS, _MAX_ADVICE), (_COMPARISONS, _COMPARISON_ADVICE)]
+_AVG_RULE = [(_AVG_FUNCTIONS, _AVG_ADVICE)]
 
 
-def _forbid_max():
-    """A context in which calling any of _MAX_FUNCTIONS raises _Forbidden naming it."""
+def _display_name(owner, name):
+    if name in _OPERATORS:
+        return f"比较运算 {_OPERATORS[name]}（torch.Tensor.{name}）"
+    if name == "__abs__":
+        return "abs(...)（torch.Tensor.__abs__）"
+    prefix = "torch.Tensor." if owner is torch.Tensor else f"{owner.__name__}."
+    return prefix + name
+
+
+def _forbid(rule):
+    """A context in which calling any function of rule = [(functions, advice), ...] raises _Forbidden
+    naming it and giving its advice.
+
+    Each name is patched where the learner's code looks it up (torch.X, F.X, tensor.X(), a > b); functions
+    the reference solutions need, such as F.relu and F.conv2d, call torch's C functions directly and are
+    not affected."""
     stack = ExitStack()
-    for owner, name in _MAX_FUNCTIONS:
-        prefix = "torch.Tensor." if owner is torch.Tensor else f"{owner.__name__}."
-
-        def refuse(*args, _name=prefix + name, **kwargs):
-            raise _Forbidden(_name)
-
-        stack.enter_context(unittest.mock.patch.object(owner, name, refuse))
+    for functions, advice in rule:
+        for owner, name in functions:
+            stack.enter_context(unittest.mock.patch.object(owner, name, _refuser(owner, name, advice)))
     return stack
+
+
+def _refuser(owner, name, advice):
+    shown = _display_name(owner, name)
+
+    def refuse(*args, **kwargs):
+        raise _Forbidden(shown, advice)
+
+    return refuse
+
+
+def _rounded(values):
+    """Nested lists of numbers with floats cut to 4 significant digits."""
+    if isinstance(values, list):
+        return [_rounded(v) for v in values]
+    return float(f"{values:.4g}") if isinstance(values, float) else values
 
 
 def _show(t):
@@ -45,8 +97,8 @@ def _show(t):
     if not torch.is_tensor(t):
         return repr(t)
     if t.numel() <= 36:
-        values = t.squeeze().tolist() if t.dim() > 2 else t.tolist()
-        return str(values).replace("inf", "∞")
+        values = (t.squeeze() if t.dim() > 2 else t).tolist()
+        return str(_rounded(values)).replace("inf", "∞")
     return f"<tensor shape {tuple(t.shape)}>"
 
 
@@ -55,11 +107,12 @@ def _fail(what, message):
     return False
 
 
-def _run(fn, what, args, describe, forbid_max=False):
-    """Call fn(*args); return (True, result) or (False, None) after printing why it failed."""
+def _run(fn, what, args, describe, forbid=None):
+    """Call fn(*args), with the functions of forbid = [(functions, advice), ...] refused;
+    return (True, result) or (False, None) after printing why it failed."""
     try:
-        if forbid_max:
-            with _forbid_max():
+        if forbid:
+            with _forbid(forbid):
                 return True, fn(*args)
         return True, fn(*args)
     except NotImplementedError:
@@ -67,7 +120,8 @@ def _run(fn, what, args, describe, forbid_max=False):
         _fail(what, f"尚未实现。请在上面的单元格里完成 {name}（删去 raise NotImplementedError），"
                     "运行它，再运行这个检查。")
     except _Forbidden as err:
-        _fail(what, f"用到了 {err}。这道题要求只用 ReLU（F.relu / torch.relu）、卷积和加减乘除来求最大值。")
+        name, advice = err.args
+        _fail(what, f"用到了 {name}。{advice}")
     except Exception as err:  # the learner's code raised: say where, without a traceback
         _fail(what, f"在输入 {describe} 上抛出了 {type(err).__name__}: {err}")
     return False, None
@@ -100,8 +154,13 @@ def _compare(what, got, want, describe, X, hint):
     return _fail(what, "\n".join(lines))
 
 
-def _passed(what, n, covered):
-    print(f"✓ {what}：通过全部 {n} 个测试（{covered}）。")
+def _passed(what, n, covered, quiet=False, extra=""):
+    """Print the pass line. quiet (the reference solutions): only that it passed, nothing a learner who has
+    not solved the exercise yet could read an answer from."""
+    if quiet:
+        print(f"✓ {what}：参考答案通过全部 {n} 个测试。")
+    else:
+        print(f"✓ {what}：通过全部 {n} 个测试（{covered}）。{extra}")
     return True
 
 
@@ -152,17 +211,18 @@ def _avg_hint(got, want, X, k, s, p):
     return ""
 
 
-def check_avg_pool_as_conv(fn):
+def check_avg_pool_as_conv(fn, quiet=False):
     """fn(X, kernel_size, stride, padding) must equal F.avg_pool2d(X, kernel_size, stride, padding)
-    for X of shape (N, C, H, W), computed with a convolution."""
+    for X of shape (N, C, H, W), computed with a convolution (average pooling functions are refused).
+    quiet=True (reference solutions) prints only that it passed."""
     what = "avg_pool_as_conv"
     for X, k, s, p in _AVG_CASES:
         describe = f"X 形状 {tuple(X.shape)}, kernel_size={k}, stride={s}, padding={p}"
-        ok, got = _run(fn, what, (X.clone(), k, s, p), describe)
+        ok, got = _run(fn, what, (X.clone(), k, s, p), describe, forbid=_AVG_RULE)
         hint = partial(_avg_hint, X=X, k=k, s=s, p=p)
         if not ok or not _compare(what, got, F.avg_pool2d(X, k, s, p), describe, X, hint):
             return False
-    return _passed(what, len(_AVG_CASES), "多通道、负数、填充、奇数大小、步幅不等于窗口")
+    return _passed(what, len(_AVG_CASES), "多通道、负数、填充、奇数大小、步幅不等于窗口", quiet)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -188,16 +248,17 @@ def _max_hint(got, want, a, b):
     return ""
 
 
-def check_max_via_relu(fn):
-    """fn(a, b) must equal torch.maximum(a, b) elementwise, using only ReLU and + - * /."""
+def check_max_via_relu(fn, quiet=False):
+    """fn(a, b) must equal torch.maximum(a, b) elementwise, using only ReLU and + - * / (max functions,
+    comparisons, sign and abs are refused). quiet=True (reference solutions) prints only that it passed."""
     what = "max_via_relu"
     for a, b in _PAIRS:
         describe = f"a = {_show(a)}, b = {_show(b)}"
-        ok, got = _run(fn, what, (a.clone(), b.clone()), describe, forbid_max=True)
+        ok, got = _run(fn, what, (a.clone(), b.clone()), describe, forbid=_MAX_RULE)
         hint = partial(_max_hint, a=a, b=b)
         if not ok or not _compare(what, got, torch.maximum(a, b), describe, None, hint):
             return False
-    return _passed(what, len(_PAIRS), "负数、相等的值、大数")
+    return _passed(what, len(_PAIRS), "负数、相等的值、大数", quiet)
 
 
 def _max_pool_cases(k):
@@ -225,19 +286,19 @@ def _max_pool_hint(got, want, X, k):
     return ""
 
 
-def check_max_pool_via_relu(fn, kernel_size=2):
+def check_max_pool_via_relu(fn, kernel_size=2, quiet=False):
     """fn(X) must equal F.max_pool2d(X, kernel_size) for X of shape (N, 1, H, W),
-    built from convolutions and ReLUs only."""
+    built from convolutions and ReLUs only. quiet=True (reference solutions) prints only that it passed."""
     k = kernel_size
     what = f"max_pool_via_relu（{k}×{k}）"
     cases = _max_pool_cases(k)
     for X, label in cases:
         describe = f"X 形状 {tuple(X.shape)}（{label}）"
-        ok, got = _run(fn, what, (X.clone(),), describe, forbid_max=True)
+        ok, got = _run(fn, what, (X.clone(),), describe, forbid=_MAX_RULE)
         hint = partial(_max_pool_hint, X=X, k=k)
         if not ok or not _compare(what, got, F.max_pool2d(X, k), describe, X, hint):
             return False
-    return _passed(what, len(cases), "负数、相等的最大值、奇数大小、多个样本")
+    return _passed(what, len(cases), "负数、相等的最大值、奇数大小、多个样本", quiet)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -283,9 +344,10 @@ def _relu_net_hint(k, relu_layers, channels):
     return ""
 
 
-def check_relu_net_size(kernel_size, relu_layers, channels):
+def check_relu_net_size(kernel_size, relu_layers, channels, quiet=False):
     """relu_layers (int) and channels (the channels entering each ReLU layer, a list of ints) must describe
-    3b's network for a kernel_size x kernel_size window."""
+    3b's network for a kernel_size x kernel_size window. quiet=True (reference solutions) prints only that
+    it passed."""
     k = kernel_size
     what = f"3c（{k}×{k}）"
     if relu_layers is None or channels is None:
@@ -299,6 +361,9 @@ def check_relu_net_size(kernel_size, relu_layers, channels):
         return _fail(what, f"channels 有 {len(channels)} 个数，relu_layers 是 {relu_layers}："
                            "每个 ReLU 层写一个通道数。")
     if list(channels) == relu_net_channels(k):
+        if quiet:
+            print(f"✓ {what}：参考答案的 ReLU 层数和每层的通道数都对。")
+            return True
         print(f"✓ {what}：ReLU 层数和每层的通道数都对（卷积层比 ReLU 层多 1 个：最后一个卷积把结果加起来）。")
         return True
     return _fail(what, f"你的答案是 relu_layers={relu_layers}, channels={list(channels)}，不对。"
@@ -336,12 +401,17 @@ def _cost_mistakes(c, h, w, k, s, p):
         (c * h * w * (k * k - 1), "输出不是 h×w 个：输出大小是 floor((h + 2p − k)/s) + 1。"),
         (c * oh0 * ow0 * (k * k - 1), "忘了填充：输出大小要用 h + 2p（填充的位置也参与比较）。"),
         (c * (h // s) * (w // s) * (k * k - 1), "输出大小不是 h/s：要用 floor((h + 2p − k)/s) + 1。"),
+        (c * ((h + 2 * p - k) / s + 1) * ((w + 2 * p - k) / s + 1) * (k * k - 1),
+         "用整数除法 //：输出大小向下取整（放不下整个窗口的位置不算），就像 floor((h + 2p − k)/s) + 1。"),
+        (c * ((h + 2 * p - k + s - 1) // s + 1) * ((w + 2 * p - k + s - 1) // s + 1) * (k * k - 1),
+         "输出大小向上取整了：PyTorch 默认 ceil_mode=False，放不下整个窗口的位置不算，要向下取整（//）。"),
     ]
 
 
-def check_pool_cost(fn):
+def check_pool_cost(fn, quiet=False):
     """fn(c, h, w, kernel_size, stride, padding) must return the number of comparisons max pooling
-    makes on a c x h x w input, as counted window by window."""
+    makes on a c x h x w input, as counted window by window. quiet=True (reference solutions) prints only
+    that it passed; otherwise a pass also shows the learner's count for LeNet's first pooling layer."""
     what = "pool_cost"
     answers = []
     for case in _COST_CASES:
@@ -356,15 +426,23 @@ def check_pool_cost(fn):
         answers.append((case, describe, got))
     wrong = [(case, describe, got) for case, describe, got in answers if got != count_comparisons(*case)]
     if not wrong:
-        return _passed(what, len(_COST_CASES), "多通道、填充、步幅 1 和步幅大于 1、非正方形输入")
+        lenet = count_comparisons(6, 28, 28, 2, 2, 0)  # what the learner's formula gives: it matched counting
+        return _passed(what, len(_COST_CASES), "多通道、填充、步幅 1 和步幅大于 1、非正方形输入", quiet,
+                       extra=f"例如 LeNet 的第一个池化层（6×28×28，2×2，步幅 2）：{lenet} 次比较。")
     # Name a mistake only if that wrong formula explains every answer, not one by coincidence.
     mistakes = [_cost_mistakes(*case) for case, _, _ in answers]
     hint = next((msg for i, (_, msg) in enumerate(mistakes[0])
-                 if all(got == m[i][0] for (_, _, got), m in zip(answers, mistakes, strict=True))), "")
+                 if all(abs(got - m[i][0]) <= 1e-9 * max(1, abs(m[i][0]))
+                        for (_, _, got), m in zip(answers, mistakes, strict=True))), "")
+    if not hint and any(isinstance(got, float) for _, _, got in wrong):
+        hint = ("你的公式给出的是小数 (float)：某处用了 / 吧？输出大小要用整数除法 // 向下取整"
+                "（放不下整个窗口的位置不算），就像 floor((h + 2p − k)/s) + 1。")
+    if not hint:
+        hint = "分别核对三个因子：每个通道有几个窗口（输出大小）、每个窗口要几次比较、有几个通道。"
     (c, h, w, k, s, p), describe, got = wrong[0]
     oh, ow = output_shape((h, w), k, s, p)
-    return _fail(what, f"输入 {describe}：数出来是 {count_comparisons(c, h, w, k, s, p)} 次比较"
-                       f"（{c} 个通道 × {oh}×{ow} 个窗口 × {k * k - 1} 次），你的公式给出 {got}。{hint}")
+    return _fail(what, f"输入 {describe}：逐窗口数出来是 {count_comparisons(c, h, w, k, s, p)} 次比较"
+                       f"（每个通道 {oh}×{ow} 个窗口），你的公式给出 {got}。{hint}")
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -395,7 +473,7 @@ def _min_hint(got, want, X, k, s, p):
     return ""
 
 
-def check_min_pool(fn):
+def check_min_pool(fn, quiet=False):
     """fn(X, kernel_size, stride, padding) must give each window's minimum (padding never wins),
     for X of shape (N, C, H, W)."""
     what = "min_pool"
@@ -405,7 +483,7 @@ def check_min_pool(fn):
         hint = partial(_min_hint, X=X, k=k, s=s, p=p)
         if not ok or not _compare(what, got, -F.max_pool2d(-X, k, s, p), describe, X, hint):
             return False
-    return _passed(what, len(_MIN_CASES), "正数加填充、负数、相等的值、奇数大小、多通道")
+    return _passed(what, len(_MIN_CASES), "正数加填充、负数、相等的值、奇数大小、多通道", quiet)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -413,9 +491,10 @@ def check_min_pool(fn):
 # ----------------------------------------------------------------------------------------------------
 
 
-def check_not_additive(X, Y):
+def check_not_additive(X, Y, quiet=False):
     """X, Y: two (H, W) tensors, H, W >= 2, for which 2x2 max pooling breaks additivity:
-    maxpool(X + Y) != maxpool(X) + maxpool(Y). Every convolution (without bias) is additive."""
+    maxpool(X + Y) != maxpool(X) + maxpool(Y). Every convolution (without bias) is additive.
+    quiet=True (reference solutions) prints only that it passed, not the values."""
     what = "反例 (counterexample)"
     if X is None or Y is None:
         return _fail(what, "尚未实现。请在上面的单元格里给 X2 和 Y2 赋值（两个形状相同的二维张量），"
@@ -431,6 +510,230 @@ def check_not_additive(X, Y):
     if _close(together, apart):
         return _fail(what, f"对这两个输入，maxpool(X + Y) = maxpool(X) + maxpool(Y) = {_show(together)}，"
                            "没有打破可加性。提示：让 X 和 Y 的最大值落在同一个窗口里的不同位置。")
+    if quiet:
+        print(f"✓ {what}：参考答案打破了可加性。")
+        return True
     print(f"✓ {what}：maxpool(X + Y) = {_show(together)}，而 maxpool(X) + maxpool(Y) = {_show(apart)}。"
           "最大池化不满足可加性，而任何（不带偏置的）卷积都满足，所以单靠卷积算不出最大池化。")
     return True
+
+
+# ----------------------------------------------------------------------------------------------------
+# Exercise 5: predict where max and average pooling send the gradient
+# ----------------------------------------------------------------------------------------------------
+
+
+def pool_grad(X, mode):
+    """X.grad after 2x2 pooling (mode "max" or "avg") of the (H, W) tensor X and summing the output."""
+    X = X.detach().clone().float().requires_grad_(True)
+    pool = F.max_pool2d if mode == "max" else F.avg_pool2d
+    pool(X[None, None], 2).sum().backward()
+    return X.grad
+
+
+def _window_hint(mode, x, mine, right):
+    """Why the learner's gradient for one 2x2 window (x: its input values) is wrong, without the answer."""
+    top = x.max()
+    ties = int((x == top).sum())
+    if mode == "max":
+        if _close(mine, torch.full_like(x, 0.25)):
+            return "这是平均池化的梯度。最大池化的输出只等于窗口里的一个数，其他数变一点，输出不变。"
+        if not mine.any():
+            return "全是 0？窗口的输出等于窗口里的某个数：那个数变大一点，输出也跟着变大。"
+        if ties > 1 and _close(mine, (x == top).float()):
+            return (f"窗口里有 {ties} 个相等的最大值 {fmt(top.item())}：PyTorch 只把梯度传给其中一个——"
+                    "按行优先（先第一行从左到右，再第二行）的第一个。")
+        if int((mine != 0).sum()) == 1 and x[mine != 0].item() != top.item():
+            return f"你把梯度给了 X = {fmt(x[mine != 0].item())} 的格子，但它不是这个窗口的最大值。"
+        if int((mine != 0).sum()) == 1 and ties > 1:
+            return (f"窗口里有 {ties} 个相等的最大值 {fmt(top.item())}：PyTorch 选的是按行优先"
+                    "（先第一行从左到右，再第二行）的第一个。")
+        return "最大池化的输出等于窗口里的一个数：对那个数的导数是多少，对其他数呢？"
+    if _close(mine, torch.ones_like(x)):
+        return "平均 = 四个数之和 ÷ 4：每个数对输出的导数要除以窗口大小。"
+    if _close(mine, (x == top).float()) or int((mine != 0).sum()) == 1:
+        return "这像是最大池化的梯度。平均池化的输出用到了窗口里的每一个数。"
+    if bool((mine == mine.flatten()[0]).all()):
+        return (f"窗口里每个数的梯度确实应该一样，但不是 {fmt(mine.flatten()[0].item())}："
+                "输出 = (x₁ + x₂ + x₃ + x₄) / 4，对每个 xᵢ 求导。")
+    return "平均池化对窗口里的每个数一视同仁：它们的梯度应该相同。"
+
+
+def check_grad_prediction(X, mode, predicted, quiet=False):
+    """predicted: the learner's X.grad (a list of lists or a tensor shaped like X) after 2x2 pooling of X
+    (mode "max" or "avg") and .sum().backward(). A wrong prediction names the first wrong window and why,
+    not the whole answer. quiet=True (reference solutions) prints only that it passed."""
+    name = {"max": "最大池化 (max pooling)", "avg": "平均池化 (average pooling)"}[mode]
+    what = f"X.grad，{name}"
+    H, W = X.shape
+    if predicted is None:
+        return _fail(what, "尚未回答。在上面的单元格里填上你预测的梯度（和 X 一样的 4×4 列表），"
+                           "运行它，再运行这个检查。")
+    try:
+        mine = torch.as_tensor(predicted, dtype=torch.float32)
+    except (TypeError, ValueError, RuntimeError):
+        return _fail(what, f"应是和 X 一样形状 ({H}, {W}) 的数字列表或张量，但它是 {predicted!r}。")
+    if mine.shape != X.shape:
+        return _fail(what, f"形状应和 X 一样是 ({H}, {W})，每个输入一个梯度；"
+                           f"你给的形状是 {tuple(mine.shape)}。")
+    right = pool_grad(X, mode)
+    if _close(mine, right):
+        if quiet:
+            print(f"✓ {what}：参考答案和 autograd 算出的一致。")
+        else:
+            print(f"✓ {what}：你的预测和 autograd 算出的 X.grad 完全一致。")
+        return True
+    windows = [(r, c) for r in range(0, H - 1, 2) for c in range(0, W - 1, 2)
+               if not _close(mine[r:r + 2, c:c + 2], right[r:r + 2, c:c + 2])]
+    if not windows:  # only the rows/columns that no 2x2 window covers are wrong
+        return _fail(what, "不属于任何 2×2 窗口的格子不影响输出，梯度是 0。")
+    r, c = windows[0]
+    hint = _window_hint(mode, X[r:r + 2, c:c + 2].float(), mine[r:r + 2, c:c + 2], right[r:r + 2, c:c + 2])
+    return _fail(what, f"{H // 2 * (W // 2)} 个窗口里有 {len(windows)} 个不对。先看第 {r}–{r + 1} 行、"
+                       f"第 {c}–{c + 1} 列（从 0 数）的窗口：{hint}")
+
+
+# ----------------------------------------------------------------------------------------------------
+# Exercise 7: softmax pooling, and its two limits
+# ----------------------------------------------------------------------------------------------------
+
+
+def softmax_pool2d(X, kernel_size, temperature):
+    """The softmax-weighted average of every kernel_size x kernel_size window (stride = kernel_size, no
+    padding) of X (N, C, H, W): sum_i softmax(x / T)_i * x_i."""
+    N, C, H, W = X.shape
+    k = kernel_size
+    cols = F.unfold(X, k, stride=k).reshape(N, C, k * k, -1)  # one column per window
+    weights = torch.softmax(cols / temperature, dim=2)
+    return (weights * cols).sum(dim=2).reshape(N, C, H // k, W // k)
+
+
+_SOFTMAX_CASES = [  # (X, kernel_size, temperature)
+    (_arange(1, 1, 4, 4), 2, 1.0),
+    (-_arange(1, 1, 4, 4) / 4, 2, 0.5),  # negatives, T < 1
+    (_seeded(2, 3, 6, 6, seed=8), 2, 2.0),  # channels, T > 1
+    (_seeded(1, 2, 5, 7, seed=9), 2, 1.0),  # odd sizes: the last row/column is dropped
+    (_seeded(1, 1, 6, 6, seed=10), 3, 0.7),  # 3x3 windows
+    (_seeded(1, 1, 4, 4, seed=11) * 10, 2, 0.01),  # small T: exp(x / T) overflows unless stabilised
+]
+
+
+def _softmax_hint(got, want, X, k, T):
+    N, C, H, W = X.shape
+    if got.shape != want.shape:
+        return (f"步幅等于窗口大小、不填充：{H}×{W} 的输入用 {k}×{k} 窗口应得到 {H // k}×{W // k}"
+                "（放不下整个窗口的行/列丢掉），每个通道单独池化。")
+    if not torch.isfinite(got).all():
+        return ("结果里有 nan 或 inf：T 很小时 exp(x / T) 溢出了。先从每个窗口减去它的最大值"
+                "（softmax 的结果不变），或者直接用 torch.softmax，它内部就这么做。")
+    if T != 1 and _close(got, softmax_pool2d(X, k, 1.0)):
+        return f"结果和 temperature=1 时一样：忘了把 x 除以 T（这里 T = {T}）。"
+    if T != 1 and _close(got, softmax_pool2d(X, k, 1 / T)):
+        return f"x 应该除以 T，而不是乘以 T（这里 T = {T}）。"
+    cols = F.unfold(X, k, stride=k).reshape(N, C, k * k, -1)
+    across = (torch.softmax(cols / T, dim=3) * cols).sum(2).reshape(want.shape)
+    if _close(got, across):
+        return ("softmax 做在了窗口之间：权重应在每个窗口自己的 k² 个数之间归一化"
+                "（每个窗口的权重加起来为 1）。")
+    if _close(got, torch.ones_like(want)):
+        return "每个输出都是 1：这是权重之和。权重还要乘以窗口里的数再相加。"
+    if _close(got, F.max_pool2d(X, k)):
+        return "这是最大池化：softmax 池化用 softmax(x / T) 作权重，对窗口里的数加权平均。"
+    if _close(got, F.avg_pool2d(X, k)):
+        return "这是平均池化（每个数权重 1/k²）：softmax 池化的权重是 softmax(x / T)，大的数权重大。"
+    return ""
+
+
+def check_softmax_pool(fn, quiet=False):
+    """fn(X, kernel_size, temperature) must equal softmax_pool2d for X (N, C, H, W), including a small
+    temperature where a naive exp overflows. quiet=True (reference solutions) prints only that it passed."""
+    what = "softmax_pool"
+    for X, k, T in _SOFTMAX_CASES:
+        describe = f"X 形状 {tuple(X.shape)}, kernel_size={k}, temperature={T}"
+        ok, got = _run(fn, what, (X.clone(), k, T), describe)
+        hint = partial(_softmax_hint, X=X, k=k, T=T)
+        if not ok or not _compare(what, got, softmax_pool2d(X, k, T), describe, X, hint):
+            return False
+    return _passed(what, len(_SOFTMAX_CASES), "多通道、负数、奇数大小、3×3 窗口、很小的温度", quiet)
+
+
+_POOLS = {"max": ("max", "maximum", "max pooling", "最大", "最大池化"),
+          "avg": ("avg", "average", "mean", "avg pooling", "average pooling", "平均", "平均池化")}
+
+
+def _pool_name(answer):
+    text = str(answer).strip().lower().replace("_", " ")
+    return next((mode for mode, names in _POOLS.items() if text in names), None)
+
+
+def check_softmax_limits(small_T, large_T, quiet=False):
+    """small_T, large_T: "max" or "avg", what softmax pooling becomes as the temperature goes to 0 and to
+    infinity. The check measures both limits with softmax_pool2d before judging."""
+    what = "softmax 池化的两个极限 (limits)"
+    if small_T is None or large_T is None:
+        return _fail(what, '尚未回答。把 limit_small_T 和 limit_large_T 设为 "max" 或 "avg"，'
+                           "运行它，再运行这个检查。")
+    answers = [_pool_name(small_T), _pool_name(large_T)]
+    if None in answers:
+        bad = small_T if answers[0] is None else large_T
+        return _fail(what, f'答案应是 "max" 或 "avg"，但有一个是 {bad!r}。')
+    X = _seeded(2, 3, 8, 8, seed=12)
+    measured = []
+    for T in (1e-4, 1e6):
+        out = softmax_pool2d(X, 2, T)
+        near_max, near_avg = _close(out, F.max_pool2d(X, 2)), _close(out, F.avg_pool2d(X, 2))
+        assert near_max != near_avg, "softmax_pool2d should reach exactly one of the two limits"
+        measured.append("max" if near_max else "avg")
+    if answers == measured:
+        if quiet:
+            print(f"✓ {what}：参考答案和测量一致。")
+        else:
+            print(f"✓ {what}：对。在随机输入上量过：T = 1e-4 时和最大池化一致，T = 1e6 时和平均池化一致"
+                  "（误差 < 1e-5）。")
+        return True
+    if answers == measured[::-1]:
+        return _fail(what, "两个极限正好反了。")
+    if answers[0] != measured[0]:
+        return _fail(what, "T 很小的那个不对。T → 0 时 x / T 把窗口里数的差距放大 1/T 倍：exp 之后，"
+                           "最大的数的权重和其他数的权重相比会怎样？")
+    return _fail(what, "T 很大的那个不对。T → ∞ 时每个 x / T 都趋于 0，exp(x / T) 都趋于 1：权重会怎样？")
+
+
+# ----------------------------------------------------------------------------------------------------
+# Q&A: why pooling is used less: a stride-2 convolution instead of convolution + pooling
+# ----------------------------------------------------------------------------------------------------
+
+
+def conv_macs(c_in, c_out, kernel_size, input_hw, stride=1):
+    """Multiply-adds of a k x k convolution without padding: output elements x (c_in k^2) each."""
+    h_out, w_out = output_shape(input_hw, kernel_size, stride, 0)
+    return c_out * h_out * w_out * c_in * kernel_size * kernel_size
+
+
+def check_macs_ratio(ratio, quiet=False):
+    """ratio: how many times the multiply-adds of route A (5x5 conv 6 -> 16 on 6 x 14 x 14, then 2x2 max
+    pooling) are those of route B (the same conv with stride 2), as in notebook 05, section 3."""
+    what = "乘加次数之比 A / B"
+    if ratio is None:
+        return _fail(what, "尚未回答。把 macs_ratio 设为一个数，运行它，再运行这个检查。")
+    if isinstance(ratio, bool) or not isinstance(ratio, (int, float)):
+        return _fail(what, f"macs_ratio 应是一个数，但它是 {ratio!r}。")
+    a, b = conv_macs(6, 16, 5, (14, 14)), conv_macs(6, 16, 5, (14, 14), stride=2)
+    right = a / b
+    if abs(ratio - right) < 1e-6:
+        if quiet:
+            print(f"✓ {what}：参考答案和公式一致。")
+        else:
+            print(f"✓ {what}：对。A 的卷积做 {a:,} 次乘加，B 做 {b:,} 次；池化本身只做比较，不做乘加。")
+        return True
+    if abs(ratio * right - 1) < 1e-6:
+        return _fail(what, "反了：问的是 A 是 B 的几倍，A 更贵。")
+    if abs(ratio - 1) < 1e-6:
+        return _fail(what, "输出形状相同，运算量却不同：A 的卷积在池化之前先在每一个位置上都算了一遍。"
+                           "数一数 A 的卷积输出有几个位置，B 有几个。")
+    if abs(ratio - right ** 0.5) < 1e-6:
+        return _fail(what, "步幅 2 在高和宽两个方向上都起作用：输出的格子数少的不止一半。")
+    if abs(ratio - (a + 16 * 5 * 5 * 3) / b) < 1e-3:
+        return _fail(what, "池化的比较不是乘加：只数两个卷积的乘加。")
+    return _fail(what, "每个卷积的乘加 = 输出元素个数 × 每个输出元素的乘加（c_in·k²）。两条路的卷积核一样，"
+                       "只有输出的位置数不同：各是多少？")
