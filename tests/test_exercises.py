@@ -47,6 +47,21 @@ def min_pool(X, kernel_size, stride, padding):
     return -F.max_pool2d(-X, kernel_size, stride, padding)
 
 
+def softmax_pool(X, kernel_size, temperature):
+    N, C, H, W = X.shape
+    cols = F.unfold(X, kernel_size, stride=kernel_size).reshape(N, C, kernel_size**2, -1)
+    weights = torch.softmax(cols / temperature, dim=2)
+    return (weights * cols).sum(dim=2).reshape(N, C, H // kernel_size, W // kernel_size)
+
+
+X5 = torch.tensor([[1.0, 2.0, 0.0, -1.0],  # exercise 5's input: the bottom-right window has three tied 7s
+                   [3.0, 0.0, 5.0, 4.0],
+                   [0.0, 0.0, 7.0, 7.0],
+                   [-2.0, 1.0, 7.0, 0.0]])
+GRAD_MAX = [[0, 0, 0, 0], [1, 0, 1, 0], [0, 0, 1, 0], [0, 1, 0, 0]]  # the first maximum of each window
+GRAD_AVG = [[0.25] * 4] * 4
+
+
 def test_reference_solutions_pass(capsys):
     assert exercises.check_avg_pool_as_conv(avg_pool_as_conv)
     assert exercises.check_max_via_relu(max_via_relu)
@@ -54,8 +69,50 @@ def test_reference_solutions_pass(capsys):
     assert exercises.check_max_pool_via_relu(lambda X: max_pool_via_relu(X, 3), kernel_size=3)
     assert exercises.check_pool_cost(pool_cost)
     assert exercises.check_min_pool(min_pool)
+    assert exercises.check_grad_prediction(X5, "max", GRAD_MAX)
+    assert exercises.check_grad_prediction(X5, "avg", torch.tensor(GRAD_AVG))
+    assert exercises.check_softmax_pool(softmax_pool)
+    assert exercises.check_softmax_limits("max", "avg")
+    assert exercises.check_macs_ratio(4)
     out = capsys.readouterr().out
-    assert out.count("✓") == 6 and "✗" not in out
+    assert out.count("✓") == 11 and "✗" not in out
+
+
+def test_quiet_pass_lines_give_no_answer_away(capsys):
+    """The reference solutions' cells run on Shift+Enter / Run All: their output is one ✓ line per check
+    and shows no value a learner could copy (a counterexample, a count, a layer size, a gradient)."""
+    X, Y = torch.tensor([[1.0, 0.0], [0.0, 0.0]]), torch.tensor([[0.0, 1.0], [0.0, 0.0]])
+    checks = [
+        lambda: exercises.check_avg_pool_as_conv(avg_pool_as_conv, quiet=True),
+        lambda: exercises.check_not_additive(X, Y, quiet=True),
+        lambda: exercises.check_max_via_relu(max_via_relu, quiet=True),
+        lambda: exercises.check_max_pool_via_relu(max_pool_via_relu, quiet=True),
+        lambda: exercises.check_relu_net_size(3, 4, [14, 8, 5, 3], quiet=True),
+        lambda: exercises.check_pool_cost(pool_cost, quiet=True),
+        lambda: exercises.check_grad_prediction(X5, "max", GRAD_MAX, quiet=True),
+        lambda: exercises.check_grad_prediction(X5, "avg", GRAD_AVG, quiet=True),
+        lambda: exercises.check_min_pool(min_pool, quiet=True),
+        lambda: exercises.check_softmax_pool(softmax_pool, quiet=True),
+        lambda: exercises.check_softmax_limits("max", "avg", quiet=True),
+        lambda: exercises.check_macs_ratio(4.0, quiet=True),
+    ]
+    for check in checks:
+        assert check() is True
+        out = capsys.readouterr().out
+        assert out.startswith("✓") and out.count("\n") == 1, out
+        for answer in ("[[", "3528", "14", "0.25", "1/4", "240,000", "最大池化一致", "=", "−"):
+            assert answer not in out, f"{answer!r} in a reference solution's output: {out}"
+
+
+def test_learner_pass_lines_are_informative(capsys):
+    X, Y = torch.tensor([[1.0, 0.0], [0.0, 0.0]]), torch.tensor([[0.0, 1.0], [0.0, 0.0]])
+    assert exercises.check_not_additive(X, Y)
+    out = capsys.readouterr().out
+    assert "[[1.0]]" in out and "[[2.0]]" in out  # both sides of the broken equation
+    assert exercises.check_pool_cost(pool_cost)
+    assert "3528" in capsys.readouterr().out  # LeNet's first pooling layer, counted
+    assert exercises.check_macs_ratio(4)
+    assert "240,000" in capsys.readouterr().out
 
 
 def rejected(check, fn, capsys, *needles, **kwargs):
@@ -111,6 +168,14 @@ def test_avg_divides_by_valid_cells_only(capsys):
     rejected(exercises.check_avg_pool_as_conv, fn, capsys, "count_include_pad=True", "边界")
 
 
+def test_avg_pooling_itself_is_refused(capsys):
+    for fn, name in [(lambda X, k, s, p: F.avg_pool2d(X, k, s, p), "torch.nn.functional.avg_pool2d"),
+                     (lambda X, k, s, p: torch.nn.AvgPool2d(k, s, p)(X), "torch.nn.functional.avg_pool2d"),
+                     (lambda X, k, s, p: F.adaptive_avg_pool2d(X, 1), "adaptive_avg_pool2d"),
+                     (lambda X, k, s, p: torch._C._nn.avg_pool2d(X, k, s, p), "torch._C._nn.avg_pool2d")]:
+        rejected(exercises.check_avg_pool_as_conv, fn, capsys, name, "用卷积（F.conv2d）")
+
+
 def test_avg_learner_code_raises_is_reported(capsys):
     def fn(X, k, s, p):
         return F.conv2d(X, torch.ones(1, 1, k, k) / k**2, stride=s, padding=p)  # fails for C=2
@@ -129,6 +194,34 @@ def test_max_via_relu_forgot_b(capsys):
 
 def test_max_via_relu_relu_on_b(capsys):
     rejected(exercises.check_max_via_relu, lambda a, b: F.relu(a - b) + F.relu(b), capsys, "负数")
+
+
+def test_max_via_relu_comparisons_are_refused(capsys):
+    rejected(exercises.check_max_via_relu, lambda a, b: (a > b) * a + (a <= b) * b, capsys,
+             "比较运算 >", "只用 ReLU 和加减乘除")
+    rejected(exercises.check_max_via_relu, lambda a, b: (a + b + (a - b).abs()) / 2, capsys,
+             "torch.Tensor.abs", "ReLU(x) + ReLU(−x)")
+    rejected(exercises.check_max_via_relu, lambda a, b: (a + b + abs(a - b)) / 2, capsys, "abs(...)")
+    rejected(exercises.check_max_via_relu, lambda a, b: b + (a - b) * torch.heaviside(a - b, a * 0), capsys,
+             "torch.heaviside")
+    rejected(exercises.check_max_via_relu, lambda a, b: b + (a - b) * (torch.sign(a - b) + 1) / 2, capsys,
+             "torch.sign")
+
+    def select_in_net(X):  # the 3b network with comparisons in place of ReLU
+        a, b, c, d = F.conv2d(X, torch.eye(4).reshape(4, 1, 2, 2), stride=2).unbind(1)
+        m1, m2 = (a > b) * a + (a <= b) * b, (c > d) * c + (c <= d) * d
+        return ((m1 > m2) * m1 + (m1 <= m2) * m2).unsqueeze(1)
+
+    rejected(exercises.check_max_pool_via_relu, select_in_net, capsys, "比较运算 >")
+
+
+def test_comparisons_work_again_after_a_check(capsys):
+    exercises.check_max_via_relu(lambda a, b: (a > b) * a + (a <= b) * b)
+    capsys.readouterr()
+    a, b = torch.tensor([1.0, 3.0]), torch.tensor([2.0, 2.0])
+    assert (a > b).tolist() == [False, True] and torch.sign(a - b).tolist() == [-1.0, 1.0]
+    assert abs(a - b).tolist() == [1.0, 1.0] and F.avg_pool2d(torch.ones(1, 1, 2, 2), 2).item() == 1.0
+    assert exercises.check_max_via_relu(lambda a, b: (a + b + F.relu(a - b) + F.relu(b - a)) / 2)
 
 
 def test_max_via_relu_builtin_max_is_refused(capsys):
@@ -218,6 +311,26 @@ def test_pool_cost_unexplained_answer_gets_no_misleading_hint(capsys):
     assert "你数的是" not in out  # 16 equals the "reads" formula for this case only by coincidence
 
 
+def test_pool_cost_true_division(capsys):
+    def fn(c, h, w, k, s, p):  # "/" instead of "//": output sizes like 14.5
+        return c * ((h + 2 * p - k) / s + 1) * ((w + 2 * p - k) / s + 1) * (k * k - 1)
+
+    out = rejected(exercises.check_pool_cost, fn, capsys, "整数除法 //", "向下取整")
+    assert "10092.0" in out
+
+    def half(c, h, w, k, s, p):  # "//" for the height only
+        return c * ((h + 2 * p - k) // s + 1) * ((w + 2 * p - k) / s + 1) * (k * k - 1)
+
+    rejected(exercises.check_pool_cost, half, capsys, "小数 (float)", "整数除法 //")
+
+
+def test_pool_cost_ceil_instead_of_floor(capsys):
+    def fn(c, h, w, k, s, p):
+        return c * ((h + 2 * p - k + s - 1) // s + 1) * ((w + 2 * p - k + s - 1) // s + 1) * (k * k - 1)
+
+    rejected(exercises.check_pool_cost, fn, capsys, "向上取整", "ceil_mode=False")
+
+
 def test_pool_cost_input_size_instead_of_output(capsys):
     rejected(exercises.check_pool_cost, lambda c, h, w, k, s, p: c * h * w * (k * k - 1), capsys,
              "输出不是 h×w", "floor")
@@ -247,6 +360,83 @@ def test_min_pool_zero_padding(capsys):
 
 def test_min_pool_wrong_shape(capsys):
     rejected(exercises.check_min_pool, lambda X, k, s, p: min_pool(X, k, k, p), capsys, "形状不对")
+
+
+def test_grad_prediction_max_rejects_mistakes_without_the_answer(capsys):
+    ties = (X5 == 7).float() + torch.tensor(GRAD_MAX) * (X5 != 7)  # every tied 7 gets a gradient
+    out = rejected(lambda p: exercises.check_grad_prediction(X5, "max", p), ties, capsys,
+                   "3 个相等的最大值 7", "按行优先", "第 2–3 行")
+    assert "1 个不对" in out
+    rejected(lambda p: exercises.check_grad_prediction(X5, "max", p), GRAD_AVG, capsys, "平均池化的梯度")
+    last_seven = [[0, 0, 0, 0], [1, 0, 1, 0], [0, 0, 0, 1], [0, 1, 0, 0]]
+    rejected(lambda p: exercises.check_grad_prediction(X5, "max", p), last_seven, capsys, "按行优先")
+    not_max = [[1, 0, 0, 0], [0, 0, 1, 0], [0, 0, 1, 0], [0, 1, 0, 0]]
+    out = rejected(lambda p: exercises.check_grad_prediction(X5, "max", p), not_max,
+                   capsys, "X = 1 的格子", "不是这个窗口的最大值")
+    assert str(GRAD_MAX) not in out and "tensor" not in out  # names the window, never prints the answer
+
+
+def test_grad_prediction_avg_rejects_mistakes(capsys):
+    rejected(lambda p: exercises.check_grad_prediction(X5, "avg", p), torch.ones(4, 4), capsys,
+             "除以窗口大小")
+    rejected(lambda p: exercises.check_grad_prediction(X5, "avg", p), GRAD_MAX, capsys, "最大池化的梯度")
+    rejected(lambda p: exercises.check_grad_prediction(X5, "avg", p), [[1 / 16] * 4] * 4, capsys,
+             "不是 0.0625")
+
+
+def test_grad_prediction_bad_input_is_a_message(capsys):
+    rejected(lambda p: exercises.check_grad_prediction(X5, "max", p), None, capsys, "尚未回答")
+    rejected(lambda p: exercises.check_grad_prediction(X5, "max", p), [1, 0], capsys, "形状应和 X 一样")
+    rejected(lambda p: exercises.check_grad_prediction(X5, "avg", p), "1/4", capsys, "数字列表或张量")
+    rejected(lambda p: exercises.check_grad_prediction(X5, "avg", p), [[0.25] * 4, [0.25] * 3], capsys,
+             "数字列表或张量")
+
+
+def _naive_softmax_pool(X, k, T):  # exp without subtracting the maximum
+    N, C, H, W = X.shape
+    cols = F.unfold(X, k, stride=k).reshape(N, C, k * k, -1)
+    weights = torch.exp(cols / T) / torch.exp(cols / T).sum(2, keepdim=True)
+    return (weights * cols).sum(2).reshape(N, C, H // k, W // k)
+
+
+def test_softmax_pool_rejects_mistakes(capsys):
+    rejected(exercises.check_softmax_pool, _naive_softmax_pool, capsys, "溢出", "torch.softmax")
+    rejected(exercises.check_softmax_pool, lambda X, k, T: softmax_pool(X, k, 1.0), capsys, "忘了把 x 除以 T")
+    rejected(exercises.check_softmax_pool, lambda X, k, T: softmax_pool(X, k, 1 / T), capsys, "而不是乘以 T")
+    rejected(exercises.check_softmax_pool, lambda X, k, T: F.avg_pool2d(X, k), capsys, "这是平均池化")
+
+    def across_windows(X, k, T):
+        N, C, H, W = X.shape
+        cols = F.unfold(X, k, stride=k).reshape(N, C, k * k, -1)
+        return (torch.softmax(cols / T, dim=3) * cols).sum(2).reshape(N, C, H // k, W // k)
+
+    rejected(exercises.check_softmax_pool, across_windows, capsys, "窗口之间")
+
+    def keeps_odd_rows(X, k, T):
+        return softmax_pool(F.pad(X, (0, X.shape[-1] % k, 0, X.shape[-2] % k)), k, T)
+
+    rejected(exercises.check_softmax_pool, keeps_odd_rows, capsys, "形状不对", "丢掉")
+
+
+def test_softmax_limits_rejects_mistakes(capsys):
+    def limits(pair):
+        return exercises.check_softmax_limits(*pair)
+
+    assert exercises.check_softmax_limits("Max pooling", "平均")
+    capsys.readouterr()
+    rejected(limits, ("avg", "max"), capsys, "正好反了")
+    rejected(limits, ("max", "max"), capsys, "T 很大的那个不对")
+    rejected(limits, ("avg", "avg"), capsys, "T 很小的那个不对")
+    rejected(limits, (None, "avg"), capsys, "尚未回答")
+    rejected(limits, ("min", "avg"), capsys, "'min'")
+
+
+def test_macs_ratio_rejects_mistakes(capsys):
+    for ratio, needle in [(2, "高和宽两个方向"), (1, "输出形状相同，运算量却不同"), (0.25, "反了"),
+                          (241200 / 60000, "比较不是乘加"), (3, "各是多少"), ("4", "应是一个数"),
+                          (None, "尚未回答")]:
+        rejected(exercises.check_macs_ratio, ratio, capsys, needle)
+    assert exercises.conv_macs(6, 16, 5, (14, 14)) == 16 * 10 * 10 * 6 * 25  # notebook 05's formula
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -301,5 +491,7 @@ def test_not_additive_accepts_a_counterexample_and_rejects_others(capsys):
     assert exercises.check_not_additive(X, torch.tensor([[0.0, 1.0], [0.0, 0.0]]))
     assert "✓" in capsys.readouterr().out
     rejected(lambda fn: exercises.check_not_additive(X, X), None, capsys, "没有打破可加性")
+    rejected(lambda fn: exercises.check_not_additive(X, torch.zeros(2, 2)), None, capsys, "没有打破可加性")
+    rejected(lambda fn: exercises.check_not_additive(X, 2 * X), None, capsys, "同一个窗口里的不同位置")
     rejected(lambda fn: exercises.check_not_additive(None, None), None, capsys, "尚未实现")
     rejected(lambda fn: exercises.check_not_additive(X, torch.ones(3, 3)), None, capsys, "形状相同")
