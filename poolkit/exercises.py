@@ -497,7 +497,7 @@ def check_not_additive(X, Y, quiet=False):
     quiet=True (reference solutions) prints only that it passed, not the values."""
     what = "反例 (counterexample)"
     if X is None or Y is None:
-        return _fail(what, "尚未实现。请在上面的单元格里给 X2 和 Y2 赋值（两个形状相同的二维张量），"
+        return _fail(what, "尚未回答。请在上面的单元格里给 X2 和 Y2 赋值（两个形状相同的二维张量），"
                            "再运行这个检查。")
     if not (torch.is_tensor(X) and torch.is_tensor(Y)):
         return _fail(what, "X2 和 Y2 都应是 torch.Tensor，例如 torch.tensor([[1.0, 0.0], [0.0, 0.0]])。")

@@ -493,5 +493,5 @@ def test_not_additive_accepts_a_counterexample_and_rejects_others(capsys):
     rejected(lambda fn: exercises.check_not_additive(X, X), None, capsys, "没有打破可加性")
     rejected(lambda fn: exercises.check_not_additive(X, torch.zeros(2, 2)), None, capsys, "没有打破可加性")
     rejected(lambda fn: exercises.check_not_additive(X, 2 * X), None, capsys, "同一个窗口里的不同位置")
-    rejected(lambda fn: exercises.check_not_additive(None, None), None, capsys, "尚未实现")
+    rejected(lambda fn: exercises.check_not_additive(None, None), None, capsys, "尚未回答")
     rejected(lambda fn: exercises.check_not_additive(X, torch.ones(3, 3)), None, capsys, "形状相同")
