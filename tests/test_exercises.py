@@ -104,6 +104,27 @@ def test_quiet_pass_lines_give_no_answer_away(capsys):
             assert answer not in out, f"{answer!r} in a reference solution's output: {out}"
 
 
+def test_notebook_solution_cells_run_their_checks_quietly():
+    """Shift+Enter runs the source-collapsed reference cells too: each of them calls its checks with
+    quiet=True and prints nothing else; the learner's own check cells are never quiet."""
+    import re
+    from pathlib import Path
+
+    import nbformat
+
+    path = Path(__file__).resolve().parent.parent / "notebooks" / "06-exercises.ipynb"
+    cells = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+    solutions = [c.source for c in cells if "solution" in c.metadata.get("tags", [])]
+    assert len(solutions) == 11
+    for source in solutions:
+        calls = re.findall(r"check_\w+\((?:[^()]|\([^()]*\))*\)", source)
+        assert calls and all("quiet=True" in call for call in calls), source
+        last = source.rstrip().splitlines()[-1]
+        assert "print(" not in source and (last.startswith(" ") or last.endswith(";")), source  # no display
+    learner = [c.source for c in cells if "solution" not in c.metadata.get("tags", [])]
+    assert not any("quiet" in source for source in learner)
+
+
 def test_learner_pass_lines_are_informative(capsys):
     X, Y = torch.tensor([[1.0, 0.0], [0.0, 0.0]]), torch.tensor([[0.0, 1.0], [0.0, 0.0]])
     assert exercises.check_not_additive(X, Y)
