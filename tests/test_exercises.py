@@ -498,6 +498,18 @@ def test_loaders_are_reproducible():
     assert sum(len(y) for _, y in test_iter) == 40
 
 
+def test_loaders_normalize_with_the_training_statistics():
+    train_iter, test_iter = load_data_shapes(50, n_train=200, n_test=100, seed=2)
+    X_train, X_test = train_iter.dataset.tensors[0], test_iter.dataset.tensors[0]
+    assert abs(X_train.mean()) < 1e-5 and abs(X_train.std() - 1) < 1e-5
+    raw_train, _ = make_shapes(200, seed=2)
+    raw_test, _ = make_shapes(100, seed=3)
+    expected = (raw_test - raw_train.mean()) / raw_train.std()  # the training set's numbers, not the test set's
+    assert torch.allclose(X_test, expected)
+    raw_iter, _ = load_data_shapes(50, n_train=200, n_test=100, seed=2, normalize=False)
+    assert torch.equal(raw_iter.dataset.tensors[0], raw_train)
+
+
 def test_make_shapes_rejects_bad_n():
     try:
         make_shapes(0)
