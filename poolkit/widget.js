@@ -14,6 +14,20 @@ const SHORTCUTS = [
   ["L", "循环 loop on / off"],
   ["Esc", "取消固定 unpin"],
 ];
+// Layout, in px (widget.css draws these parts at exactly these sizes)
+const IDX = 22; // the row-index column of a grid
+const ARROW = 24; // the arrow between a channel's input and output
+const GAP_IN = 12; // between a channel's input, arrow and output
+const GAP_CH = 28; // between channels
+const MIN_COL = 96; // a grid's column is at least this wide (its label wraps inside)
+const MIN_FONT = 11; // smallest font for numbers in cells
+const READ_FONT = 14; // a long number widens its cell rather than get a font below this
+const NUMBER_MAX = 46; // largest cell
+const MIN_NUMBER_CELL = 27; // smallest cell that holds a MIN_FONT number (0.4 * 27 = 10.8 -> 11)
+const IMAGE_MAX = 24; // an input drawn as an image: cells between IMAGE_MIN and IMAGE_MAX
+const IMAGE_MIN = 14;
+const FALLBACK_WIDTH = 840; // a notebook's output width at 1280 px with the file browser open
+
 const PAIRS = [
   ["kernel_size", "窗口 kernel_size", 1],
   ["stride", "步幅 stride", 1],
@@ -55,6 +69,7 @@ function render({ model, el }) {
     frames: 0, // frames drawn (read by the benchmark)
   };
   let S = {}; // the synced state
+  const full = (text, exact) => minus(exact) + (text === exact ? "" : ` (the cell shows ${minus(text)}: rounded to fit)`);
   let grids = []; // per channel: {input: Map "r,c" -> cell, out: [cells], box, inputWrap}
   let readers = new Map(); // "r,c" -> steps whose window reads that input cell
   let marked = []; // [node, class] added for the current frame, removed before the next
@@ -273,29 +288,85 @@ function render({ model, el }) {
   });
 
   // ---------------------------------------------------------------- building the grids (once per state)
-  function cellSize() {
-    const [C] = S.shape;
-    const rows = S.rows[1] - S.rows[0] + 1;
-    const cols = S.cols[1] - S.cols[0] + 1;
-    const budget = C === 1 ? 480 : C === 2 ? 240 : 150; // px for one input grid: channels side by side
-    return Math.max(9, Math.min(46, Math.floor(budget / Math.max(rows, cols))));
+  // ---------------------------------------------------------------- layout: cell size, channels per row
+  // Drawing only: how big the cells are and how the channels are arranged, from the width JupyterLab gives
+  // the widget. Every arrangement keeps all channels at the same window position.
+  function widestNumber() {
+    // px, at a 10 px bold font, of the widest number a cell may show (measured with the widget's font)
+    const ctx = document.createElement("canvas").getContext("2d");
+    ctx.font = `700 10px ${getComputedStyle(root).fontFamily || "sans-serif"}`;
+    const seen = new Set();
+    let widest = ctx.measureText("00").width;
+    for (const ch of S.channels)
+      for (const grid of [ch.input, ch.output, ch.grad])
+        for (const row of grid)
+          for (const v of row) {
+            if (seen.has(v)) continue;
+            seen.add(v);
+            widest = Math.max(widest, ctx.measureText(minus(v)).width);
+          }
+    return widest;
   }
 
-  function numberFont(size) {
-    // the largest font (px) at which the longest number fits a cell; 0 = too small to read: hide numbers
-    let longest = 2;
-    for (const ch of S.channels)
-      for (const grid of [ch.input, ch.output]) for (const row of grid) for (const v of row) longest = Math.max(longest, v.length);
-    const font = Math.min(Math.round(size * 0.4), Math.floor((size - 6) / (0.7 * longest)));
-    return font >= 9 ? font : 0;
+  function cellFor(h, text10) {
+    // a cell h px high: its width and number font (px); font 0: too small for numbers, drawn as an image
+    let font = Math.min(18, Math.round(h * 0.4));
+    if (font < MIN_FONT) return { h, w: h, font: 0 };
+    const need = (f) => Math.ceil((text10 * f) / 10) + 12; // + padding and borders
+    // a long number first gets a smaller font (not below READ_FONT), then a wider cell
+    if (need(font) > h) font = Math.max(Math.min(font, READ_FONT), Math.floor((10 * (h - 8)) / text10));
+    return { h, w: Math.max(h, need(font)), font }; // a long number (1.111) widens the cell, never shrinks
   }
+
+  function chooseLayout() {
+    // The first arrangement that fits the width, largest cells first: numbers in the cells if possible,
+    // else an image of at least IMAGE_MIN px cells. Arrangements: all channels in one row, input beside
+    // output ("row") or input above output ("stack"); then fewer channels per row, in equal rows.
+    const avail = stage.clientWidth || root.clientWidth || FALLBACK_WIDTH; // 0 until shown
+    const [C] = S.shape;
+    const cols = S.cols[1] - S.cols[0] + 1;
+    const ocols = S.out[1];
+    const text10 = (view.text10 ??= widestNumber());
+    const col = (n, w) => Math.max(MIN_COL, IDX + n * w);
+    const width = {
+      row: (w) => col(cols, w) + 2 * GAP_IN + ARROW + col(ocols, w),
+      stack: (w) => Math.max(col(cols, w), col(ocols, w)),
+    };
+    const options = [["row", C]];
+    if (C > 1) options.push(["stack", C]);
+    for (let n = C - 1; n > 1; n--) if (C % n === 0) options.push(["row", n], ["stack", n]);
+    if (C > 1) options.push(["row", 1]);
+    const fits = (arrange, n, cell) => n * width[arrange](cell.w) + (n - 1) * GAP_CH <= avail;
+    const passes = [[NUMBER_MAX, MIN_NUMBER_CELL, true], [IMAGE_MAX, IMAGE_MIN, false]];
+    // all channels side by side first (numbers, else an image), then fewer per row, then smaller cells
+    const tries = [[options.filter(([, n]) => n === C), passes], [options.filter(([, n]) => n < C), passes],
+      [options, [[IMAGE_MIN - 1, 6, false]]]];
+    const largest = ([arrange, n], [top, bottom, numbers]) => {
+      for (let h = top; h >= bottom; h--) {
+        const cell = cellFor(h, text10);
+        if (numbers === cell.font > 0 && fits(arrange, n, cell)) return { ...cell, arrange, n, avail };
+      }
+      return null;
+    };
+    // among those that fit: more channels per row, then input beside output unless stacking gives cells
+    // at least 25% larger
+    const score = (L) => L.n * 1000 + L.h * (L.arrange === "row" ? 1.25 : 1);
+    for (const [group, sizes] of tries)
+      for (const size of sizes) {
+        const fitting = group.map((option) => largest(option, size)).filter(Boolean);
+        if (fitting.length) return fitting.reduce((a, b) => (score(b) > score(a) ? b : a));
+      }
+    return { ...cellFor(6, text10), arrange: "row", n: 1, avail }; // wider than any screen: scroll sideways
+  }
+
+  const layoutKey = (L) => (L ? [L.h, L.w, L.font, L.arrange, L.n].join() : "");
 
   function shade(node, s) {
     if (s == null) node.classList.add("pk-special");
     else node.style.setProperty("--shade", s);
   }
 
-  function buildGrid(kind, c, size) {
+  function buildGrid(kind, c, L) {
     // kind "in": padding, overhang and the input; "out": the output grid
     const [r0, r1] = kind === "in" ? S.rows : [0, S.out[0] - 1];
     const [c0, c1] = kind === "in" ? S.cols : [0, S.out[1] - 1];
@@ -303,8 +374,9 @@ function render({ model, el }) {
     const ch = S.channels[c];
     const grid = h("div", { class: `pk-grid pk-grid-${kind}` });
     const label = (i) => !view.image || i % 4 === 0; // an image gets every 4th index only
-    grid.style.gridTemplateColumns = `auto repeat(${c1 - c0 + 1}, ${size}px)`;
-    grid.style.setProperty("--cell", `${size}px`);
+    grid.style.gridTemplateColumns = `${IDX}px repeat(${c1 - c0 + 1}, ${L.w}px)`;
+    grid.style.setProperty("--cw", `${L.w}px`);
+    grid.style.setProperty("--ch", `${L.h}px`);
     grid.append(h("div", { class: "pk-idx" }));
     for (let col = c0; col <= c1; col++) {
       const inside = kind === "out" || (col >= 0 && col < W);
@@ -351,19 +423,20 @@ function render({ model, el }) {
 
   function paintInput(cell, ch, r, c) {
     // an input cell shows X, or (gradient view) d(sum Y)/dX at that cell
-    const [text, full, shadeOf] = view.grad ? [ch.grad, ch.grad_full, ch.grad_shade]
+    const [text, exact, shadeOf] = view.grad ? [ch.grad, ch.grad_full, ch.grad_shade]
       : [ch.input, ch.input_full, ch.input_shade];
     cell.textContent = minus(text[r][c]);
-    cell.title = `${view.grad ? "∂ΣY/∂" : ""}X[${r}, ${c}] = ${minus(full[r][c])}`
+    cell.title = `${view.grad ? "∂ΣY/∂" : ""}X[${r}, ${c}] = ${full(text[r][c], exact[r][c])}`
       + (cell.classList.contains("pk-unread") ? " · never read by any window" : "");
     cell.classList.remove("pk-special");
     cell.style.removeProperty("--shade");
     shade(cell, shadeOf[r][c]);
-    cell.classList.toggle("pk-zero", view.grad && full[r][c] === "0");
+    cell.classList.toggle("pk-zero", view.grad && exact[r][c] === "0");
   }
 
   function paintInputs() {
     root.classList.toggle("pk-grad", !!view.grad);
+    put(shadeKey, ...shadeLegend());
     grids.forEach((g, c) => {
       for (const cell of g.input.values())
         if (cell.classList.contains("pk-in")) paintInput(cell, S.channels[c], Number(cell.dataset.r), Number(cell.dataset.c));
@@ -382,28 +455,37 @@ function render({ model, el }) {
         readers.get(key).push(t);
       }
     });
-    const size = cellSize();
+    const L = chooseLayout();
+    view.layout = L;
     const [C, H, W] = S.shape;
-    const font = numberFont(size);
-    view.image = font === 0;
+    view.image = L.font === 0;
     // A big input (e.g. a 32x32 photo) is drawn as an image: numbers only in the formula and on hover.
-    root.classList.toggle("pk-image", font === 0);
+    root.classList.toggle("pk-image", view.image);
     root.classList.toggle("pk-dilated", !!S.dilated);
-    root.style.setProperty("--font", `${font || 10}px`);
+    root.style.setProperty("--font", `${L.font || 10}px`);
+    put(shadeKey, ...shadeLegend());
+    stage.style.gridTemplateColumns = `repeat(${L.n}, max-content)`;
+    stage.dataset.arrange = `${L.arrange} ${L.n}`;
+    const stack = L.arrange === "stack";
+    const colWidth = (n) => `${Math.max(MIN_COL, IDX + n * L.w)}px`;
     for (let c = 0; c < C; c++) {
-      const input = buildGrid("in", c, size);
-      const out = buildGrid("out", c, size);
+      const input = buildGrid("in", c, L);
+      const out = buildGrid("out", c, L);
       const box = h("div", { class: "pk-window" });
       const inWrap = h("div", { class: "pk-gridwrap" }, input.grid, box);
       const outBox = h("div", { class: "pk-window pk-window-out" });
       const outWrap = h("div", { class: "pk-gridwrap" }, out.grid, outBox);
       const name = S.names[c];
-      stage.append(h("div", { class: "pk-channel", "data-channel": c },
-        h("div", { class: "pk-col" },
-          h("div", { class: "pk-label", text: `${C > 1 ? `通道 ${name}` : "输入 input"} · ${H}×${W}` }), inWrap),
-        h("div", { class: "pk-arrow", text: "→" }),
-        h("div", { class: "pk-col" },
-          h("div", { class: "pk-label", text: `输出 output · ${S.out[0]}×${S.out[1]}` }), outWrap)));
+      const inCol = h("div", { class: "pk-col" },
+        h("div", { class: "pk-label", text: `${C > 1 ? `通道 ${name}` : "输入 input"} · ${H}×${W}` }), inWrap);
+      const outCol = h("div", { class: "pk-col" },
+        h("div", { class: "pk-label", text: `输出 output · ${S.out[0]}×${S.out[1]}` }), outWrap);
+      const arrow = h("div", { class: "pk-arrow", text: stack ? "↓" : "→" });
+      inCol.style.width = colWidth(S.cols[1] - S.cols[0] + 1);
+      outCol.style.width = stack ? inCol.style.width : colWidth(S.out[1]);
+      if (stack) arrow.style.paddingLeft = `${IDX + (S.out[1] * L.w) / 2 - ARROW / 2}px`;
+      stage.append(h("div", { class: `pk-channel${stack ? " pk-stack" : ""}`, "data-channel": c },
+        inCol, arrow, outCol));
       grids.push({ input: input.cells, out: out.cells, box, outBox, inWrap, outWrap });
       for (const cell of input.cells.values()) {
         cell.addEventListener("mouseenter", () => hoverIn(cell));
@@ -464,14 +546,16 @@ function render({ model, el }) {
   }
 
   function placeBox(box, wrap, a, b) {
-    // box over the cells from a to b (DOM nodes), relative to wrap
+    // box over the cells from a to b (DOM nodes), relative to wrap; around them (outside) when the input
+    // is drawn as an image, so that the outline covers none of the window's pixels
     const base = wrap.getBoundingClientRect();
     const p = a.getBoundingClientRect();
     const q = b.getBoundingClientRect();
-    box.style.left = `${p.left - base.left}px`;
-    box.style.top = `${p.top - base.top}px`;
-    box.style.width = `${q.right - p.left}px`;
-    box.style.height = `${q.bottom - p.top}px`;
+    const out = view.image ? 3 : 0;
+    box.style.left = `${p.left - base.left - out}px`;
+    box.style.top = `${p.top - base.top - out}px`;
+    box.style.width = `${q.right - p.left + 2 * out}px`;
+    box.style.height = `${q.bottom - p.top + 2 * out}px`;
     box.style.display = "block";
   }
 
@@ -486,7 +570,7 @@ function render({ model, el }) {
         if (t <= upTo) {
           cell.textContent = minus(ch.output[i][j]);
           cell.dataset.value = ch.output_full[i][j];
-          cell.title = `Y[${i}, ${j}] = ${minus(ch.output_full[i][j])}`;
+          cell.title = `Y[${i}, ${j}] = ${full(ch.output[i][j], ch.output_full[i][j])}`;
           cell.classList.remove("pk-pending");
           shade(cell, ch.output_shade[i][j]);
         } else {
@@ -588,6 +672,21 @@ function render({ model, el }) {
     return h("span", { class: "pk-key" }, h("span", { class: `pk-cell pk-swatch ${cls}` }), label);
   }
 
+  const shadeKey = h("span", { class: "pk-key", "data-key": "shade" });
+  function shadeLegend() {
+    // what the background of an input/output cell means (its brightness comes from Python's *_shade)
+    const C = S.channels.length;
+    const range = (key) => (C > 1 ? "each channel from its own min to its max"
+      : `${minus(S.channels[0][key][0])} … ${minus(S.channels[0][key][1])}`);
+    if (view.grad)
+      return [h("span", { class: "pk-ramp pk-ramp-grad" }),
+        `梯度 gradient: deeper orange = more gradient (${range("grad_range")})`];
+    if (view.image)
+      return [h("span", { class: "pk-ramp pk-ramp-image" }),
+        `亮度 brightness = value, brighter = larger (${range("range")}); the numbers are in the formula and on hover`];
+    return [h("span", { class: "pk-ramp" }), `灰度 shade: brighter = larger value (${range("range")})`];
+  }
+
   function onState() {
     S = model.get("state") || {};
     const error = model.get("error");
@@ -621,7 +720,11 @@ function render({ model, el }) {
       S.dilated ? swatch("pk-hole", "空洞 dilation hole (skipped)") : null,
       hasOver ? swatch("pk-overhang", "ceil_mode 越界 overhang (not counted)") : null,
       S.unread.length ? swatch("pk-unread", "未读取 never read") : null,
-      swatch("pk-reader", "读取它的输出 outputs reading the hovered cell"));
+      swatch("pk-reader", "读取它的输出 outputs reading the hovered cell"),
+      shadeKey,
+      S.rounded ? h("span", { class: "pk-key", "data-key": "rounded" }, h("span", { class: "pk-approx", text: "≈" }),
+        "格中数字已四舍五入 a number too long for its cell is rounded; hover the cell for the value the formula uses") : null);
+    view.text10 = null;
     build();
     view.pinned = view.hover = null;
     setPlaying(false);
@@ -638,7 +741,12 @@ function render({ model, el }) {
   setSpeed(DEFAULT_SPEED);
   onState();
   // the window outline is measured from the cells: redraw when the layout changes (shown, resized)
-  const resize = new ResizeObserver(() => draw());
+  // and lay the grids out again when the width changes which cell size or arrangement fits
+  const resize = new ResizeObserver(() => {
+    if (!S.steps) return;
+    if (layoutKey(chooseLayout()) !== layoutKey(view.layout)) build();
+    draw();
+  });
   resize.observe(stage);
 
   return () => {

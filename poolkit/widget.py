@@ -89,6 +89,17 @@ def short(value):
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+CELL_CHARS = 6  # the longest number a grid cell shows as the formula does (the browser widens cells for it)
+
+
+def cell_text(value):
+    """What a grid cell shows: the formula's own text (poolkit's fmt, 4 significant digits) when it has at
+    most CELL_CHARS characters, so a cell and the step's formula read the same (1.111 in both); a longer
+    number is rounded to fit (short) and the tooltip gives the full value."""
+    full = fmt(value)
+    return full if len(full) <= CELL_CHARS else short(value)
+
+
 def pytorch_line(p):
     """The nn module call with the same settings, e.g. 'nn.MaxPool2d(kernel_size=2, stride=2, padding=0)'."""
     layer = "MaxPool2d" if p.mode == "max" else "AvgPool2d"
@@ -187,6 +198,12 @@ def _span(name, first, size):
     return f"{name} {first}" if first == size - 1 else f"{name}s {first}–{size - 1}"
 
 
+def _as_given(value):
+    """A per-axis value as a learner writes it in PyTorch: the browser sends lists ([0, 2]); make them
+    tuples, so a message reads "stride=(0, 2)", as nn.MaxPool2d(stride=(0, 2)) would be written."""
+    return tuple(value) if isinstance(value, list) else value
+
+
 def _shades(grid, lo, hi):
     """Brightness 0..1 of each value on the channel's scale (None for NaN/±∞: drawn specially)."""
     span = hi - lo or 1.0
@@ -234,6 +251,7 @@ def build_state(X, **pool_params):
         unread_note = ""
 
     channels = []
+    rounded = False  # does some cell show a number rounded to fit (its tooltip has the full one)?
     for c, steps in enumerate(traces):
         finite = [v for row in planes[c] for v in row if math.isfinite(v)] or [0.0]
         lo, hi = min(finite), max(finite)
@@ -241,17 +259,17 @@ def build_state(X, **pool_params):
         for step in steps:
             out[step.out_row][step.out_col] = step.result
         grad = gradient(steps, H, W, p.mode)
-        channels.append({
-            "grad": [[short(v) for v in row] for row in grad],
-            "grad_full": [[fmt(v) for v in row] for row in grad],
-            "grad_shade": _shades(grad, min(map(min, grad)), max(map(max, grad))),
-            "input": [[short(v) for v in row] for row in planes[c]],
-            "input_full": [[fmt(v) for v in row] for row in planes[c]],
-            "input_shade": _shades(planes[c], lo, hi),
-            "output": [[short(v) for v in row] for row in out],
-            "output_full": [[fmt(v) for v in row] for row in out],
-            "output_shade": _shades(out, lo, hi),
-        })
+        grad_lo, grad_hi = min(map(min, grad)), max(map(max, grad))
+        channel = {"range": [fmt(lo), fmt(hi)], "grad_range": [fmt(grad_lo), fmt(grad_hi)]}
+        for name, grid, shades in [("grad", grad, _shades(grad, grad_lo, grad_hi)),
+                                   ("input", planes[c], _shades(planes[c], lo, hi)),
+                                   ("output", out, _shades(out, lo, hi))]:
+            channel[name] = [[cell_text(v) for v in row] for row in grid]
+            channel[f"{name}_full"] = [[fmt(v) for v in row] for row in grid]
+            channel[f"{name}_shade"] = shades
+            if name != "grad":
+                rounded = rounded or channel[name] != channel[f"{name}_full"]
+        channels.append(channel)
 
     steps = []
     for t, step in enumerate(first):
@@ -278,6 +296,7 @@ def build_state(X, **pool_params):
         "cols": [min(-p.padding[1], *cols), max(W - 1 + p.padding[1], *cols)],
         "names": [f"channel {c}" for c in range(C)] if C > 1 else ["input"],
         "channels": channels,
+        "rounded": rounded,
         "unread": unread,
         "unread_note": unread_note,
         "steps": steps,
@@ -334,8 +353,8 @@ class SlidingWindow(anywidget.AnyWidget):
         self._recompute()
 
     def pool_params(self):
-        """The current parameters as pool2d keyword arguments."""
-        return {name: getattr(self, name) for name in PARAMS}
+        """The current parameters as pool2d keyword arguments (per-axis lists from the browser as tuples)."""
+        return {name: _as_given(getattr(self, name)) for name in PARAMS}
 
     def _recompute(self, change=None):
         """Trace every channel once and sync it; an invalid setting becomes `error`, never an exception."""

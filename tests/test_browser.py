@@ -24,6 +24,7 @@ TIMEOUT = 180_000  # ms; JupyterLab on a busy 2-core machine can be slow to star
 
 # The notebook the learner would write. Widget 0: 4x4 arange, k=2, s=1 (9 windows), driven by the tests.
 # Widget 1: two channels with padding (channels side by side). 2-4: ceil overhang, dilation, the photo.
+# 5: notebook 03's RGB photo (three channels); 6: average pooling whose results need 4 digits.
 CELLS = [
     "import torch\nimport poolkit\nX = torch.arange(16.0).reshape(4, 4)\n"
     "w = poolkit.SlidingWindow(X, kernel_size=2, stride=1)\nw",
@@ -32,6 +33,9 @@ CELLS = [
     "poolkit.SlidingWindow(torch.ones(6, 6), kernel_size=3, stride=2, padding=1, ceil_mode=True, mode='avg')",
     "poolkit.SlidingWindow(torch.arange(49.0).reshape(7, 7), kernel_size=2, dilation=2, stride=2)",
     "poolkit.SlidingWindow.from_photo(32, kernel_size=2, stride=2)",
+    "poolkit.SlidingWindow.from_photo(16, rgb=True, kernel_size=2)",  # notebook 03's photo widget
+    "X3 = torch.stack([torch.arange(16.0).reshape(4, 4), torch.arange(16.0).reshape(4, 4) + 1])\n"
+    "poolkit.SlidingWindow(X3, kernel_size=3, stride=2, padding=1, mode='avg')",  # results 1.111, 1.556
 ]
 K, S = 2, 1
 
@@ -205,6 +209,7 @@ def test_invalid_parameter_shows_the_rule(page):
     error.wait_for(state="visible", timeout=TIMEOUT)
     text = error.inner_text()
     assert "stride" in text and "Fix" in text and "Traceback" not in text
+    assert "stride=(0, 1)" in text and "[" not in text, "per-axis values read as PyTorch takes them"
     assert not root.locator(".pk-stage").is_visible()
     root.screenshot(path=ARTIFACTS / "widget-error.png")
     stride_h.fill("2")
@@ -236,3 +241,77 @@ def test_gradient_view(page):
     root.screenshot(path=ARTIFACTS / "widget-gradient.png")
     root.locator('input[aria-label="gradient"]').uncheck()
     assert root.locator('.pk-grid-in .pk-in[data-r="3"][data-c="3"]').inner_text() == "15"
+
+
+def open_file_browser(page):
+    """The learner's layout: JupyterLab's file browser open on the left (it takes ~250 px of the width)."""
+    if not page.locator("#filebrowser").is_visible():
+        page.locator('.jp-SideBar.jp-mod-left li[data-id="filebrowser"]').click()
+    page.locator("#filebrowser").wait_for(state="visible")
+
+
+def settle(page, root):
+    """Wait until the widget has laid itself out for the current width (it rebuilds on a resize)."""
+    time.sleep(0.5)
+    page.wait_for_function("(r) => r.querySelector('.pk-grid-in') !== null", arg=root.element_handle())
+
+
+@pytest.mark.parametrize("width", [1280, 1400])
+def test_photo_is_readable_at_common_widths(page, width):
+    page.set_viewport_size({"width": width, "height": 1000})
+    open_file_browser(page)
+    for i, name, channels in [(5, "photo-rgb", 3), (4, "photo-32", 1)]:
+        root = widget(page, i)
+        root.scroll_into_view_if_needed()
+        settle(page, root)
+        chans = root.locator(".pk-channel")
+        assert chans.count() == channels
+        tops = [chans.nth(c).bounding_box()["y"] for c in range(channels)]
+        assert max(tops) - min(tops) < 2, f"channels wrap onto another row at {width} px: {tops}"
+        stage = root.locator(".pk-stage")
+        assert stage.evaluate("(s) => s.scrollWidth <= s.clientWidth + 1"), "the grids overflow sideways"
+        cell = root.locator(".pk-grid-in .pk-in").first.bounding_box()
+        assert cell["width"] >= 14 and cell["height"] >= 14, f"photo cells are only {cell['width']} px"
+        # the window and its argmax (one per channel) are marked, and big enough to see
+        argmax = root.locator(".pk-grid-in .pk-argmax")
+        assert argmax.count() == channels
+        assert all(argmax.nth(c).bounding_box()["width"] >= 14 for c in range(channels))
+        assert root.locator(".pk-window").first.bounding_box()["width"] >= 2 * 14
+        root.screenshot(path=ARTIFACTS / f"widget-{name}-{width}.png")
+    page.set_viewport_size({"width": 1400, "height": 1000})
+
+
+def test_output_cell_shows_the_formulas_result(page):
+    root = widget(page, 6)
+    root.scroll_into_view_if_needed()
+    X = torch.stack([torch.arange(16.0).reshape(4, 4), torch.arange(16.0).reshape(4, 4) + 1])
+    Y = F.avg_pool2d(X, 3, 2, 1)
+    assert root.locator(".pk-grid-out .pk-cur").all_inner_texts() == ["1.111", "1.556"]  # the review's case
+    root.screenshot(path=ARTIFACTS / "widget-avg-digits.png")
+    for t in range(4):
+        if t:
+            root.locator('button[aria-label^="下一步"]').click()
+        results = [f.split(" = ")[-1] for f in root.locator(".pk-formula .pk-math").all_inner_texts()]
+        cells = root.locator(".pk-grid-out .pk-cur").all_inner_texts()
+        i, j = divmod(t, 2)
+        assert results == cells == [fmt(Y[c, i, j].item()) for c in range(2)], (t, results, cells)
+        # the number fits its cell: not clipped, not overflowing
+        assert root.locator(".pk-grid-out .pk-cur").first.evaluate("(c) => c.scrollWidth <= c.clientWidth")
+
+
+def test_legend_explains_the_grey_shading(page):
+    root = widget(page)
+    root.scroll_into_view_if_needed()  # JupyterLab hides cells far outside the view
+    key = root.locator('.pk-legend [data-key="shade"]')
+    text = key.text_content()
+    assert "0" in text and "15" in text and ("larger" in text or "smaller" in text), text
+    root.locator('input[aria-label="gradient"]').check()
+    assert "gradient" in key.text_content()
+    root.locator('input[aria-label="gradient"]').uncheck()
+    photo = widget(page, 4)
+    photo.scroll_into_view_if_needed()
+    assert "brighter" in photo.locator('.pk-legend [data-key="shade"]').text_content()
+
+
+def test_no_javascript_errors_after_resizing(page):
+    assert page.js_errors == []

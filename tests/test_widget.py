@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from poolkit.reference import fmt
-from poolkit.widget import SlidingWindow, photo, short
+from poolkit.widget import CELL_CHARS, SlidingWindow, cell_text, photo, short
 
 DEFAULTS = dict(kernel_size=2, stride=None, padding=0, dilation=1, ceil_mode=False, mode="max",
                 count_include_pad=True, divisor_override=None)
@@ -58,7 +58,7 @@ def check_against_torch(X, **params):
         ch = s["channels"][c]
         assert ch["input_full"] == [[fmt(v) for v in row] for row in X3[c].tolist()]
         assert ch["output_full"] == [[fmt(v) for v in row] for row in Y[c].tolist()]
-        assert ch["output"] == [[short(v) for v in row] for row in Y[c].tolist()]
+        assert ch["output"] == [[cell_text(v) for v in row] for row in Y[c].tolist()]
         for t, step in enumerate(steps):
             i, j = step["at"]
             mine = step["ch"][c]
@@ -250,3 +250,49 @@ def test_photo_is_offline_small_and_deterministic():
 def test_short_numbers_fit_a_cell():
     assert [short(v) for v in (4.0, 0.5333, -1.5, 12.345, 123.4, -math.inf, math.nan, 0.004, 123456.0)] == \
         ["4", "0.53", "-1.5", "12.3", "123", "-∞", "NaN", "4e-3", "1e5"]
+
+
+def test_a_cell_reads_like_the_formula():
+    """The learner review: an avg cell showed 1.11 while its formula said = 1.111. A cell now shows poolkit's
+    fmt text (what the formula ends with) whenever it has at most CELL_CHARS characters."""
+    X = torch.stack([torch.arange(16.0).reshape(4, 4), torch.arange(16.0).reshape(4, 4) + 1])
+    w = SlidingWindow(X, kernel_size=3, stride=2, padding=1, mode="avg")
+    s = w.state
+    for t, step in enumerate(s["steps"]):
+        i, j = step["at"]
+        for c, ch in enumerate(s["channels"]):
+            result = step["ch"][c]["formula"].split(" = ")[-1]
+            assert result == ch["output"][i][j] == ch["output_full"][i][j], t
+    assert [s["channels"][c]["output"][0][0] for c in range(2)] == ["1.111", "1.556"]
+    assert s["rounded"] is False
+    # a number longer than a cell holds is rounded, and the state says so (the legend and tooltip explain)
+    w = SlidingWindow(torch.tensor([[-0.87314, 0.5], [0.25, 123456.0]]), kernel_size=1)
+    ch = w.state["channels"][0]
+    assert ch["input"] == [["-0.87", "0.5"], ["0.25", "1e5"]]
+    assert ch["input_full"] == [["-0.8731", "0.5"], ["0.25", "1.235e+05"]]
+    assert w.state["rounded"] is True
+    assert all(len(cell_text(v)) <= CELL_CHARS for v in (
+        1 / 3, -2 / 3, 12.345, -123.45, 1e-7, -1e9, math.nan))
+
+
+def test_shading_range_is_sent_for_the_legend():
+    w = SlidingWindow(torch.arange(16.0).reshape(4, 4), kernel_size=2, stride=1)
+    ch = w.state["channels"][0]
+    assert ch["range"] == ["0", "15"] and ch["grad_range"] == ["0", "1"]  # each window wins once
+    assert ch["input_shade"][0][0] == 0 and ch["input_shade"][3][3] == 1  # brightest = largest
+    w = SlidingWindow(torch.tensor([[-math.inf, 2.0], [math.nan, 4.0]]), kernel_size=1)
+    assert w.state["channels"][0]["range"] == ["2", "4"]  # -inf and NaN are drawn specially, not scaled
+
+
+@pytest.mark.parametrize(("name", "value", "shown"), [
+    ("stride", [0, 2], "stride=(0, 2)"),  # what the browser sends when the learner types 0 in one field
+    ("padding", [0, -1], "padding=(0, -1)"),
+    ("kernel_size", [2, None], "kernel_size=(2, None)"),
+    ("dilation", [0, 1], "dilation=(0, 1)"),
+])
+def test_per_axis_values_read_as_pytorch_takes_them(name, value, shown):
+    w = SlidingWindow(**{name: value})
+    assert w.error.startswith(shown) and "[" not in w.error, w.error
+    w = SlidingWindow()
+    setattr(w, name, value)  # as the browser sets it
+    assert w.error.startswith(shown)
