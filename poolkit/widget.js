@@ -202,7 +202,8 @@ function render({ model, el }) {
   const gradBox = h("input", { type: "checkbox", "aria-label": "gradient" });
   gradBox.addEventListener("change", () => {
     view.grad = gradBox.checked;
-    paintInputs();
+    // the gradient's numbers may need other cells: lay out again
+    build();
     draw();
   });
   player.append(firstBtn, backBtn, playBtn, nextBtn, lastBtn, slider, counter,
@@ -292,13 +293,13 @@ function render({ model, el }) {
   // Drawing only: how big the cells are and how the channels are arranged, from the width JupyterLab gives
   // the widget. Every arrangement keeps all channels at the same window position.
   function widestNumber() {
-    // px, at a 10 px bold font, of the widest number a cell may show (measured with the widget's font)
+    // px, at a 10 px bold font, of the widest number a cell shows now (measured with the widget's font)
     const ctx = document.createElement("canvas").getContext("2d");
     ctx.font = `700 10px ${getComputedStyle(root).fontFamily || "sans-serif"}`;
     const seen = new Set();
     let widest = ctx.measureText("00").width;
     for (const ch of S.channels)
-      for (const grid of [ch.input, ch.output, ch.grad])
+      for (const grid of view.grad ? [ch.grad, ch.output] : [ch.input, ch.output])
         for (const row of grid)
           for (const v of row) {
             if (seen.has(v)) continue;
@@ -314,7 +315,7 @@ function render({ model, el }) {
     if (font < MIN_FONT) return { h, w: h, font: 0 };
     const need = (f) => Math.ceil((text10 * f) / 10) + 12; // + padding and borders
     // a long number first gets a smaller font (not below READ_FONT), then a wider cell
-    if (need(font) > h) font = Math.max(Math.min(font, READ_FONT), Math.floor((10 * (h - 8)) / text10));
+    if (need(font) > h) font = Math.max(Math.min(font, READ_FONT), Math.floor((10 * (h - 12)) / text10));
     return { h, w: Math.max(h, need(font)), font }; // a long number (1.111) widens the cell, never shrinks
   }
 
@@ -326,7 +327,7 @@ function render({ model, el }) {
     const [C] = S.shape;
     const cols = S.cols[1] - S.cols[0] + 1;
     const ocols = S.out[1];
-    const text10 = (view.text10 ??= widestNumber());
+    const text10 = widestNumber(); // measured each time: the font is known only once the widget is shown
     const col = (n, w) => Math.max(MIN_COL, IDX + n * w);
     const width = {
       row: (w) => col(cols, w) + 2 * GAP_IN + ARROW + col(ocols, w),
@@ -434,15 +435,6 @@ function render({ model, el }) {
     cell.classList.toggle("pk-zero", view.grad && exact[r][c] === "0");
   }
 
-  function paintInputs() {
-    root.classList.toggle("pk-grad", !!view.grad);
-    put(shadeKey, ...shadeLegend());
-    grids.forEach((g, c) => {
-      for (const cell of g.input.values())
-        if (cell.classList.contains("pk-in")) paintInput(cell, S.channels[c], Number(cell.dataset.r), Number(cell.dataset.c));
-    });
-  }
-
   function build() {
     stage.replaceChildren();
     grids = [];
@@ -462,6 +454,7 @@ function render({ model, el }) {
     // A big input (e.g. a 32x32 photo) is drawn as an image: numbers only in the formula and on hover.
     root.classList.toggle("pk-image", view.image);
     root.classList.toggle("pk-dilated", !!S.dilated);
+    root.classList.toggle("pk-grad", !!view.grad);
     root.style.setProperty("--font", `${L.font || 10}px`);
     put(shadeKey, ...shadeLegend());
     stage.style.gridTemplateColumns = `repeat(${L.n}, max-content)`;
@@ -724,7 +717,6 @@ function render({ model, el }) {
       shadeKey,
       S.rounded ? h("span", { class: "pk-key", "data-key": "rounded" }, h("span", { class: "pk-approx", text: "≈" }),
         "格中数字已四舍五入 a number too long for its cell is rounded; hover the cell for the value the formula uses") : null);
-    view.text10 = null;
     build();
     view.pinned = view.hover = null;
     setPlaying(false);
