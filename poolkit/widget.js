@@ -24,6 +24,7 @@ const MIN_FONT = 11; // smallest font for numbers in cells
 const READ_FONT = 14; // a long number widens its cell rather than get a font below this
 const NUMBER_MAX = 46; // largest cell
 const MIN_NUMBER_CELL = 27; // smallest cell that holds a MIN_FONT number (0.4 * 27 = 10.8 -> 11)
+const NUMBER_GRID = 12; // at most this many rows and columns (padding included) show numbers in cells
 const IMAGE_MAX = 24; // an input drawn as an image: cells between IMAGE_MIN and IMAGE_MAX
 const IMAGE_MIN = 14;
 const FALLBACK_WIDTH = 840; // a notebook's output width at 1280 px with the file browser open
@@ -333,12 +334,14 @@ function render({ model, el }) {
       row: (w) => col(cols, w) + 2 * GAP_IN + ARROW + col(ocols, w),
       stack: (w) => Math.max(col(cols, w), col(ocols, w)),
     };
-    const options = [["row", C]];
-    if (C > 1) options.push(["stack", C]);
+    const rows = S.rows[1] - S.rows[0] + 1;
+    const options = [["row", C], ["stack", C]];
     for (let n = C - 1; n > 1; n--) if (C % n === 0) options.push(["row", n], ["stack", n]);
     if (C > 1) options.push(["row", 1]);
     const fits = (arrange, n, cell) => n * width[arrange](cell.w) + (n - 1) * GAP_CH <= avail;
-    const passes = [[NUMBER_MAX, MIN_NUMBER_CELL, true], [IMAGE_MAX, IMAGE_MIN, false]];
+    const passes = [[IMAGE_MAX, IMAGE_MIN, false]];
+    // numbers in the cells only for a grid small enough to read as numbers (a 16x16 photo is an image)
+    if (rows <= NUMBER_GRID && cols <= NUMBER_GRID) passes.unshift([NUMBER_MAX, MIN_NUMBER_CELL, true]);
     // all channels side by side first (numbers, else an image), then fewer per row, then smaller cells
     const tries = [[options.filter(([, n]) => n === C), passes], [options.filter(([, n]) => n < C), passes],
       [options, [[IMAGE_MIN - 1, 6, false]]]];

@@ -89,7 +89,7 @@ def short(value):
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-CELL_CHARS = 6  # the longest number a grid cell shows as the formula does (the browser widens cells for it)
+CELL_CHARS = 7  # the longest number a grid cell shows as the formula does (-0.2404; the browser widens cells)
 
 
 def cell_text(value):

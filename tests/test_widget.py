@@ -266,10 +266,10 @@ def test_a_cell_reads_like_the_formula():
     assert [s["channels"][c]["output"][0][0] for c in range(2)] == ["1.111", "1.556"]
     assert s["rounded"] is False
     # a number longer than a cell holds is rounded, and the state says so (the legend and tooltip explain)
-    w = SlidingWindow(torch.tensor([[-0.87314, 0.5], [0.25, 123456.0]]), kernel_size=1)
+    w = SlidingWindow(torch.tensor([[-0.0087314, -0.24037], [0.25, 123456.0]]), kernel_size=1)
     ch = w.state["channels"][0]
-    assert ch["input"] == [["-0.87", "0.5"], ["0.25", "1e5"]]
-    assert ch["input_full"] == [["-0.8731", "0.5"], ["0.25", "1.235e+05"]]
+    assert ch["input"] == [["-9e-3", "-0.2404"], ["0.25", "1e5"]]
+    assert ch["input_full"] == [["-0.008731", "-0.2404"], ["0.25", "1.235e+05"]]
     assert w.state["rounded"] is True
     assert all(len(cell_text(v)) <= CELL_CHARS for v in (
         1 / 3, -2 / 3, 12.345, -123.45, 1e-7, -1e9, math.nan))
