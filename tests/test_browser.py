@@ -1,7 +1,8 @@
 """The sliding-window widget in a real browser: JupyterLab from .venv + headless Debian Chromium.
 
-A temporary JupyterLab root holds a generated notebook with five widgets; the test opens it, runs the cells
-and drives the widget like a learner: play, step, scrub, hover, pin, an invalid parameter. Expected
+A temporary JupyterLab root holds a generated notebook with seven widgets; the test opens it, runs the cells
+and drives the widget like a learner: play, step, scrub, hover, pin, an invalid parameter; it also checks the
+photo at 1280 and 1400 px with the file browser open (channels side by side, cells >= 14 px). Expected
 numbers come from torch (F.max_pool2d), never from the widget. Screenshots go to artifacts/.
 """
 
