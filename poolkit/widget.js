@@ -19,7 +19,6 @@ const IDX = 22; // the row-index column of a grid
 const ARROW = 24; // the arrow between a channel's input and output
 const GAP_IN = 12; // between a channel's input, arrow and output
 const GAP_CH = 28; // between channels
-const MIN_COL = 96; // a grid's column is at least this wide (its label wraps inside)
 const MIN_FONT = 11; // smallest font for numbers in cells
 const READ_FONT = 14; // a long number widens its cell rather than get a font below this
 const NUMBER_MAX = 46; // largest cell
@@ -27,6 +26,7 @@ const MIN_NUMBER_CELL = 27; // smallest cell that holds a MIN_FONT number (0.4 *
 const NUMBER_GRID = 12; // at most this many rows and columns (padding included) show numbers in cells
 const IMAGE_MAX = 24; // an input drawn as an image: cells between IMAGE_MIN and IMAGE_MAX
 const IMAGE_MIN = 14;
+const STACK_HEIGHT = 700; // input above output only while both grids together are at most this high
 const FALLBACK_WIDTH = 840; // a notebook's output width at 1280 px with the file browser open
 
 const PAIRS = [
@@ -293,19 +293,38 @@ function render({ model, el }) {
   // ---------------------------------------------------------------- layout: cell size, channels per row
   // Drawing only: how big the cells are and how the channels are arranged, from the width JupyterLab gives
   // the widget. Every arrangement keeps all channels at the same window position.
+  function labels(c) {
+    // the titles above a channel's input and output grids
+    const [C, H, W] = S.shape;
+    return [`${C > 1 ? `通道 ${S.names[c]}` : "输入 input"} · ${H}×${W}`, `输出 output · ${S.out[0]}×${S.out[1]}`];
+  }
+
+  function measure(font) {
+    // text width in px with the widget's own font family (known once the widget is shown)
+    const ctx = document.createElement("canvas").getContext("2d");
+    ctx.font = `${font} ${getComputedStyle(root).fontFamily || "sans-serif"}`;
+    return (text) => ctx.measureText(text).width;
+  }
+
+  function labelWidths() {
+    // px of the widest input title and the widest output title (a grid's column is never narrower)
+    const width = measure("600 13px");
+    const titles = S.channels.map((_, c) => labels(c).map(width));
+    return [0, 1].map((k) => Math.ceil(Math.max(...titles.map((t) => t[k]))) + 6);
+  }
+
   function widestNumber() {
     // px, at a 10 px bold font, of the widest number a cell shows now (measured with the widget's font)
-    const ctx = document.createElement("canvas").getContext("2d");
-    ctx.font = `700 10px ${getComputedStyle(root).fontFamily || "sans-serif"}`;
+    const width = measure("700 10px");
     const seen = new Set();
-    let widest = ctx.measureText("00").width;
+    let widest = width("00");
     for (const ch of S.channels)
       for (const grid of view.grad ? [ch.grad, ch.output] : [ch.input, ch.output])
         for (const row of grid)
           for (const v of row) {
             if (seen.has(v)) continue;
             seen.add(v);
-            widest = Math.max(widest, ctx.measureText(minus(v)).width);
+            widest = Math.max(widest, width(minus(v)));
           }
     return widest;
   }
@@ -329,16 +348,17 @@ function render({ model, el }) {
     const cols = S.cols[1] - S.cols[0] + 1;
     const ocols = S.out[1];
     const text10 = widestNumber(); // measured each time: the font is known only once the widget is shown
-    const col = (n, w) => Math.max(MIN_COL, IDX + n * w);
+    const [inTitle, outTitle] = labelWidths();
     const width = {
-      row: (w) => col(cols, w) + 2 * GAP_IN + ARROW + col(ocols, w),
-      stack: (w) => Math.max(col(cols, w), col(ocols, w)),
+      row: (w) => Math.max(inTitle, IDX + cols * w) + 2 * GAP_IN + ARROW + Math.max(outTitle, IDX + ocols * w),
+      stack: (w) => Math.max(inTitle, outTitle, IDX + cols * w),
     };
     const rows = S.rows[1] - S.rows[0] + 1;
     const options = [["row", C], ["stack", C]];
     for (let n = C - 1; n > 1; n--) if (C % n === 0) options.push(["row", n], ["stack", n]);
     if (C > 1) options.push(["row", 1]);
-    const fits = (arrange, n, cell) => n * width[arrange](cell.w) + (n - 1) * GAP_CH <= avail;
+    const tall = (arrange, h) => arrange === "stack" && (rows + S.out[0]) * h > STACK_HEIGHT;
+    const fits = (arrange, n, cell) => n * width[arrange](cell.w) + (n - 1) * GAP_CH <= avail && !tall(arrange, cell.h);
     const passes = [[IMAGE_MAX, IMAGE_MIN, false]];
     // numbers in the cells only for a grid small enough to read as numbers (a 16x16 photo is an image)
     if (rows <= NUMBER_GRID && cols <= NUMBER_GRID) passes.unshift([NUMBER_MAX, MIN_NUMBER_CELL, true]);
@@ -348,22 +368,22 @@ function render({ model, el }) {
     const largest = ([arrange, n], [top, bottom, numbers]) => {
       for (let h = top; h >= bottom; h--) {
         const cell = cellFor(h, text10);
-        if (numbers === cell.font > 0 && fits(arrange, n, cell)) return { ...cell, arrange, n, avail };
+        if (numbers === cell.font > 0 && fits(arrange, n, cell)) return { ...cell, arrange, n, inTitle, outTitle };
       }
       return null;
     };
     // among those that fit: more channels per row, then input beside output unless stacking gives cells
-    // at least 25% larger
-    const score = (L) => L.n * 1000 + L.h * (L.arrange === "row" ? 1.25 : 1);
+    // at least 35% larger
+    const score = (L) => L.n * 1000 + L.h * (L.arrange === "row" ? 1.35 : 1);
     for (const [group, sizes] of tries)
       for (const size of sizes) {
         const fitting = group.map((option) => largest(option, size)).filter(Boolean);
         if (fitting.length) return fitting.reduce((a, b) => (score(b) > score(a) ? b : a));
       }
-    return { ...cellFor(6, text10), arrange: "row", n: 1, avail }; // wider than any screen: scroll sideways
+    return { ...cellFor(6, text10), arrange: "row", n: 1, inTitle, outTitle }; // wider than any screen: scrolls
   }
 
-  const layoutKey = (L) => (L ? [L.h, L.w, L.font, L.arrange, L.n].join() : "");
+  const layoutKey = (L) => (L ? [L.h, L.w, L.font, L.arrange, L.n, L.inTitle, L.outTitle].join() : "");
 
   function shade(node, s) {
     if (s == null) node.classList.add("pk-special");
@@ -452,7 +472,7 @@ function render({ model, el }) {
     });
     const L = chooseLayout();
     view.layout = L;
-    const [C, H, W] = S.shape;
+    const [C] = S.shape;
     view.image = L.font === 0;
     // A big input (e.g. a 32x32 photo) is drawn as an image: numbers only in the formula and on hover.
     root.classList.toggle("pk-image", view.image);
@@ -463,7 +483,7 @@ function render({ model, el }) {
     stage.style.gridTemplateColumns = `repeat(${L.n}, max-content)`;
     stage.dataset.arrange = `${L.arrange} ${L.n}`;
     const stack = L.arrange === "stack";
-    const colWidth = (n) => `${Math.max(MIN_COL, IDX + n * L.w)}px`;
+
     for (let c = 0; c < C; c++) {
       const input = buildGrid("in", c, L);
       const out = buildGrid("out", c, L);
@@ -471,14 +491,14 @@ function render({ model, el }) {
       const inWrap = h("div", { class: "pk-gridwrap" }, input.grid, box);
       const outBox = h("div", { class: "pk-window pk-window-out" });
       const outWrap = h("div", { class: "pk-gridwrap" }, out.grid, outBox);
-      const name = S.names[c];
-      const inCol = h("div", { class: "pk-col" },
-        h("div", { class: "pk-label", text: `${C > 1 ? `通道 ${name}` : "输入 input"} · ${H}×${W}` }), inWrap);
-      const outCol = h("div", { class: "pk-col" },
-        h("div", { class: "pk-label", text: `输出 output · ${S.out[0]}×${S.out[1]}` }), outWrap);
+      const [inLabel, outLabel] = labels(c);
+      const inCol = h("div", { class: "pk-col" }, h("div", { class: "pk-label", text: inLabel }), inWrap);
+      const outCol = h("div", { class: "pk-col" }, h("div", { class: "pk-label", text: outLabel }), outWrap);
       const arrow = h("div", { class: "pk-arrow", text: stack ? "↓" : "→" });
-      inCol.style.width = colWidth(S.cols[1] - S.cols[0] + 1);
-      outCol.style.width = stack ? inCol.style.width : colWidth(S.out[1]);
+      const gridWidth = (n) => IDX + n * L.w;
+      inCol.style.width = `${stack ? Math.max(L.inTitle, L.outTitle, gridWidth(S.cols[1] - S.cols[0] + 1))
+        : Math.max(L.inTitle, gridWidth(S.cols[1] - S.cols[0] + 1))}px`;
+      outCol.style.width = stack ? inCol.style.width : `${Math.max(L.outTitle, gridWidth(S.out[1]))}px`;
       if (stack) arrow.style.paddingLeft = `${IDX + (S.out[1] * L.w) / 2 - ARROW / 2}px`;
       stage.append(h("div", { class: `pk-channel${stack ? " pk-stack" : ""}`, "data-channel": c },
         inCol, arrow, outCol));

@@ -205,9 +205,13 @@ def _as_given(value):
 
 
 def _shades(grid, lo, hi):
-    """Brightness 0..1 of each value on the channel's scale (None for NaN/±∞: drawn specially)."""
-    span = hi - lo or 1.0
-    return [[round((v - lo) / span, 3) if math.isfinite(v) else None for v in row] for row in grid]
+    """Brightness 0..1 of each value on the channel's lo..hi scale, brighter = larger (None for NaN/±∞: drawn
+    specially). A value outside the scale (an average pulled below the input's min by padding zeros) is
+    clamped; a constant plane is all 1 (white: nothing to compare)."""
+    if hi == lo:
+        return [[1.0 if math.isfinite(v) else None for v in row] for row in grid]
+    return [[round(min(1.0, max(0.0, (v - lo) / (hi - lo))), 3) if math.isfinite(v) else None for v in row]
+            for row in grid]
 
 
 # ----------------------------------------------------------------------------------------------------

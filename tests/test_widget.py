@@ -282,6 +282,16 @@ def test_shading_range_is_sent_for_the_legend():
     assert ch["input_shade"][0][0] == 0 and ch["input_shade"][3][3] == 1  # brightest = largest
     w = SlidingWindow(torch.tensor([[-math.inf, 2.0], [math.nan, 4.0]]), kernel_size=1)
     assert w.state["channels"][0]["range"] == ["2", "4"]  # -inf and NaN are drawn specially, not scaled
+    ch = SlidingWindow(torch.ones(3, 3), kernel_size=3, padding=1, stride=1, mode="avg").state["channels"][0]
+    assert ch["input_shade"] == [[1.0] * 3] * 3  # a constant plane: nothing to compare, all white
+    assert ch["output_shade"] == [[1.0] * 3] * 3
+    ch = SlidingWindow(torch.arange(9.0).reshape(3, 3) + 1, kernel_size=3, padding=1, stride=1,
+                       mode="avg").state["channels"][0]
+    assert ch["output_full"][0][0] == "1.333" and ch["output_shade"][0][0] == 0.042  # (1.333 - 1) / 8
+    assert all(0 <= v <= 1 for row in ch["output_shade"] for v in row)
+    ch = SlidingWindow(torch.tensor([[4.0, 8.0], [8.0, 8.0]]), kernel_size=2, padding=1, stride=1,
+                       mode="avg").state["channels"][0]
+    assert ch["output_full"][0][0] == "1" and ch["output_shade"][0][0] == 0.0  # below the min 4: clamped
 
 
 @pytest.mark.parametrize(("name", "value", "shown"), [
