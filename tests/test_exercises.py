@@ -504,7 +504,7 @@ def test_loaders_normalize_with_the_training_statistics():
     assert abs(X_train.mean()) < 1e-5 and abs(X_train.std() - 1) < 1e-5
     raw_train, _ = make_shapes(200, seed=2)
     raw_test, _ = make_shapes(100, seed=3)
-    expected = (raw_test - raw_train.mean()) / raw_train.std()  # the training set's numbers, not the test set's
+    expected = (raw_test - raw_train.mean()) / raw_train.std()  # the training set's numbers, not the test's
     assert torch.allclose(X_test, expected)
     raw_iter, _ = load_data_shapes(50, n_train=200, n_test=100, seed=2, normalize=False)
     assert torch.equal(raw_iter.dataset.tensors[0], raw_train)
