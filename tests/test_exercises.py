@@ -106,7 +106,8 @@ def test_quiet_pass_lines_give_no_answer_away(capsys):
 
 def test_notebook_solution_cells_run_their_checks_quietly():
     """Shift+Enter runs the source-collapsed reference cells too: each of them calls its checks with
-    quiet=True and prints nothing else; the learner's own check cells are never quiet."""
+    quiet=True and prints nothing else, and its first line (visible when collapsed) is a signature or a
+    comment; the learner's own check cells are never quiet."""
     import re
     from pathlib import Path
 
@@ -119,6 +120,8 @@ def test_notebook_solution_cells_run_their_checks_quietly():
     for source in solutions:
         calls = re.findall(r"check_\w+\((?:[^()]|\([^()]*\))*\)", source)
         assert calls and all("quiet=True" in call for call in calls), source
+        first = source.splitlines()[0]  # JupyterLab still shows the first line of a collapsed cell
+        assert first.startswith("# Reference") or re.fullmatch(r"def \w+\([\w, ]*\):", first), first
         last = source.rstrip().splitlines()[-1]
         assert "print(" not in source and (last.startswith(" ") or last.endswith(";")), source  # no display
     learner = [c.source for c in cells if "solution" not in c.metadata.get("tags", [])]
