@@ -49,8 +49,15 @@ _AVG_FUNCTIONS = ([(F, name) for name in ("avg_pool1d", "avg_pool2d", "avg_pool3
 _AVG_ADVICE = ("这道题要求用卷积（F.conv2d）算出平均池化，不能直接调用平均池化（nn.AvgPool2d 也是它）。"
                "用一个卷积核，让卷积替你做「相加再除以窗口大小」。")
 
+# A minimum taken directly: exercise 6 asks whether max pooling can stand in for min pooling.
+_MIN_FUNCTIONS = [(owner, name) for owner in (torch, torch.Tensor)
+                  for name in ("min", "amin", "minimum", "fmin", "aminmax", "sort", "topk")]
+_MIN_ADVICE = ("这道题问的是：能不能用已有的最大池化代替最小池化？请只用 F.max_pool2d 和取负（−），"
+               "不要直接求最小值。")
+
 _MAX_RULE = [(_MAX_FUNCTIONS, _MAX_ADVICE), (_COMPARISONS, _COMPARISON_ADVICE)]
 _AVG_RULE = [(_AVG_FUNCTIONS, _AVG_ADVICE)]
+_MIN_RULE = [(_MIN_FUNCTIONS, _MIN_ADVICE)]
 
 
 def _display_name(owner, name):
@@ -479,7 +486,7 @@ def check_min_pool(fn, quiet=False):
     what = "min_pool"
     for X, k, s, p in _MIN_CASES:
         describe = f"X 形状 {tuple(X.shape)}, kernel_size={k}, stride={s}, padding={p}"
-        ok, got = _run(fn, what, (X.clone(), k, s, p), describe)
+        ok, got = _run(fn, what, (X.clone(), k, s, p), describe, forbid=_MIN_RULE)
         hint = partial(_min_hint, X=X, k=k, s=s, p=p)
         if not ok or not _compare(what, got, -F.max_pool2d(-X, k, s, p), describe, X, hint):
             return False

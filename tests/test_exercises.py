@@ -365,6 +365,19 @@ def test_count_comparisons_matches_a_hand_count():
     assert exercises.count_comparisons(3, 4, 4, 3, 2, 1) == 3 * 4 * 8
 
 
+def test_min_pool_taken_directly_is_refused(capsys):
+    def unfold_min(X, k, s, p):  # a correct minimum, but not from max pooling
+        N, C, H, W = X.shape
+        cols = F.unfold(F.pad(X, (p, p, p, p), value=float("inf")), k, stride=s)
+        H_out, W_out = (H + 2 * p - k) // s + 1, (W + 2 * p - k) // s + 1
+        return cols.reshape(N, C, k * k, -1).min(dim=2).values.reshape(N, C, H_out, W_out)
+
+    rejected(exercises.check_min_pool, unfold_min, capsys, "torch.Tensor.min", "F.max_pool2d 和取负")
+    rejected(exercises.check_min_pool, lambda X, k, s, p: torch.amin(X, dim=(2, 3), keepdim=True), capsys,
+             "torch.amin")
+    assert torch.tensor([3.0, 1.0]).min() == 1  # the refusal ends with the check
+
+
 def test_min_pool_as_maxpool(capsys):
     rejected(exercises.check_min_pool, lambda X, k, s, p: F.max_pool2d(X, k, s, p), capsys, "最大池化")
 
