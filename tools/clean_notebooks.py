@@ -5,6 +5,7 @@
 """
 
 import sys
+import warnings
 from pathlib import Path
 
 import nbformat
@@ -25,7 +26,9 @@ def cleaned(path):
     nb.metadata.pop("widgets", None)
     nb.metadata["kernelspec"] = KERNELSPEC
     nb.metadata["language_info"] = {"name": "python"}
-    _, nb = nbformat.validator.normalize(nb)  # adds missing cell ids
+    with warnings.catch_warnings():  # normalize() warns about the very ids it is adding
+        warnings.simplefilter("ignore", nbformat.warnings.MissingIDFieldWarning)
+        _, nb = nbformat.validator.normalize(nb)  # adds missing cell ids
     nb = nbformat.from_dict(nb)
     nbformat.validate(nb)
     return nbformat.writes(nb) + "\n"
