@@ -109,8 +109,10 @@ def test_binder_badge_points_at_this_repository():
         assert (owner, repo) == github.groups(), (
             f"README's Binder badge says {owner}/{repo}, but origin is {origin}: "
             f"put {'/'.join(github.groups())} in the badge URL (replace GITHUB_OWNER/GITHUB_REPO)")
+        assert "GITHUB_OWNER" not in README, "delete the note under the badge: the badge is live now"
     else:
         assert (owner, repo) == ("GITHUB_OWNER", "GITHUB_REPO"), f"origin {origin!r} is not on GitHub"
+        assert "until then, use the two local commands" in README  # the note says the badge is not live yet
 
 
 def test_readme_local_links_exist():
