@@ -2,8 +2,9 @@
 
 Each check runs the learner's function on small corner cases first (negatives, padding, ties, odd sizes),
 then on random inputs, compares with PyTorch, and prints in Chinese what is wrong: the shape, the values,
-the padding, and the smallest input where the answer differs, with both outputs. A wrong answer never
-raises: the check prints and returns False; a right answer prints ✓ and returns True.
+the padding, and the smallest input where the answer differs, with both outputs. Nothing raises: a right
+answer prints ✓ and returns True; a wrong one prints ✗ and why, and returns False; an exercise not answered
+yet (NotImplementedError, None) is not a failure: it prints ☐ and what to do, and returns False.
 """
 
 import unittest.mock
@@ -114,6 +115,12 @@ def _fail(what, message):
     return False
 
 
+def _todo(what, message):
+    """Not answered yet: not a failure, so no ✗ (Run All on an untouched notebook shows a list of ☐)."""
+    print(f"☐ {what}：{message}")
+    return False
+
+
 def _run(fn, what, args, describe, forbid=None):
     """Call fn(*args), with the functions of forbid = [(functions, advice), ...] refused;
     return (True, result) or (False, None) after printing why it failed."""
@@ -124,7 +131,7 @@ def _run(fn, what, args, describe, forbid=None):
         return True, fn(*args)
     except NotImplementedError:
         name = getattr(fn, "__name__", what)
-        _fail(what, f"尚未实现。请在上面的单元格里完成 {name}（删去 raise NotImplementedError），"
+        _todo(what, f"尚未实现。请在上面的单元格里完成 {name}（删去 raise NotImplementedError），"
                     "运行它，再运行这个检查。")
     except _Forbidden as err:
         name, advice = err.args
@@ -324,6 +331,9 @@ def relu_net_channels(kernel_size):
     return channels
 
 
+_DESIGN_3B = "3b 提示的设计（每对 3 个通道：a − b、b、−b；落单的数 2 个：v、−v）"
+
+
 def _relu_net_hint(k, relu_layers, channels):
     """Why the learner's (relu_layers, channels) differs from relu_net_channels(k), without the answer."""
     want, n = relu_net_channels(k), k * k
@@ -347,18 +357,20 @@ def _relu_net_hint(k, relu_layers, channels):
             return f"{layer}：落单的数 v 也可能是负数，要 v = ReLU(v) − ReLU(−v)，占 2 个通道。"
         if single and mine == 3 * pairs:
             return f"{layer}：落单的数不参加这一轮比较，但它也要穿过这一层 ReLU（占 2 个通道：v 和 −v）。"
-        return f"{layer}：每对要几个通道，落单的数要几个？（提示见 3b。）"
+        return f"{layer}：这一层有几对、几个落单的数，各占几个通道？"
     return ""
 
 
 def check_relu_net_size(kernel_size, relu_layers, channels, quiet=False):
     """relu_layers (int) and channels (the channels entering each ReLU layer, a list of ints) must describe
-    3b's network for a kernel_size x kernel_size window. quiet=True (reference solutions) prints only that
-    it passed."""
+    the network of 3b's hints for a kernel_size x kernel_size window: one round of pairwise maxima per ReLU
+    layer, 3 channels per pair and 2 per value left without a partner. Other correct designs count
+    differently; a wrong answer's message says so. quiet=True (reference solutions) prints only that it
+    passed."""
     k = kernel_size
     what = f"3c（{k}×{k}）"
     if relu_layers is None or channels is None:
-        return _fail(what, "尚未回答。在上面的单元格里填上 relu_layers 和 channels，运行它，再运行这个检查。")
+        return _todo(what, "尚未回答。在上面的单元格里填上 relu_layers 和 channels，运行它，再运行这个检查。")
     if isinstance(relu_layers, bool) or not isinstance(relu_layers, int):
         return _fail(what, f"relu_layers 应是一个整数，但它是 {relu_layers!r}。")
     if not isinstance(channels, (list, tuple)) or not all(
@@ -373,8 +385,10 @@ def check_relu_net_size(kernel_size, relu_layers, channels, quiet=False):
             return True
         print(f"✓ {what}：ReLU 层数和每层的通道数都对（卷积层比 ReLU 层多 1 个：最后一个卷积把结果加起来）。")
         return True
-    return _fail(what, f"你的答案是 relu_layers={relu_layers}, channels={list(channels)}，不对。"
-                       f"{_relu_net_hint(k, relu_layers, list(channels))}")
+    return _fail(what, f"你的答案是 relu_layers={relu_layers}, channels={list(channels)}，和按 {_DESIGN_3B}"
+                       f"数出来的不一样。{_relu_net_hint(k, relu_layers, list(channels))}"
+                       "（别的正确设计，例如 max(a, b) = (a + b)/2 + |a − b|/2，每对要 4 个通道，"
+                       "数目会不同；这道题只数 3b 提示里的这一种。）")
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -452,6 +466,30 @@ def check_pool_cost(fn, quiet=False):
                        f"（每个通道 {oh}×{ow} 个窗口），你的公式给出 {got}。{hint}")
 
 
+# The numbers that exercise 4's explanation shows (as written there), each with the factors it shows and
+# how the check computes it independently. They live here so that the notebook's check cell, visible next to
+# the collapsed explanation, does not give away the formula.
+COST_EXPLANATION_NUMBERS = [  # (what, factors shown, number shown, computed)
+    ("LeNet 第一个池化层的比较次数", (6, 14, 14, 3), 3528, lambda: count_comparisons(6, 28, 28, 2, 2, 0)),
+    ("LeNet 第二个池化层的比较次数", (16, 5, 5, 3), 1200, lambda: count_comparisons(16, 10, 10, 2, 2, 0)),
+    ("LeNet 第二个卷积的乘加次数", (16, 10, 10, 6, 5, 5), 240_000, lambda: conv_macs(6, 16, 5, (14, 14))),
+]
+
+
+def check_cost_explanation():
+    """Check the numbers of exercise 4's explanation: each comparison count against poolkit.trace's
+    window-by-window count, the multiply-adds against notebook 05's formula, and each product of the
+    factors shown. Prints one ✓ line without the numbers; a mismatch is an error in the notebook's text
+    and raises AssertionError (like poolkit.check_close)."""
+    for what, factors, shown, computed in COST_EXPLANATION_NUMBERS:
+        product, counted = torch.tensor(factors).prod().item(), computed()
+        assert product == shown == counted, (f"exercise 4's explanation, {what}: shows {shown}, "
+                                             f"its factors {factors} give {product}, computed {counted}")
+    print(f"✓ 练习 4 答案解读里的 {len(COST_EXPLANATION_NUMBERS)} 个数：比较次数逐窗口数过，"
+          "乘加次数按笔记本 05 的公式算过，都和文中写的一致。")
+    return True
+
+
 # ----------------------------------------------------------------------------------------------------
 # Exercise 6: min pooling
 # ----------------------------------------------------------------------------------------------------
@@ -504,7 +542,7 @@ def check_not_additive(X, Y, quiet=False):
     quiet=True (reference solutions) prints only that it passed, not the values."""
     what = "反例 (counterexample)"
     if X is None or Y is None:
-        return _fail(what, "尚未回答。请在上面的单元格里给 X2 和 Y2 赋值（两个形状相同的二维张量），"
+        return _todo(what, "尚未回答。请在上面的单元格里给 X2 和 Y2 赋值（两个形状相同的二维张量），"
                            "再运行这个检查。")
     if not (torch.is_tensor(X) and torch.is_tensor(Y)):
         return _fail(what, "X2 和 Y2 都应是 torch.Tensor，例如 torch.tensor([[1.0, 0.0], [0.0, 0.0]])。")
@@ -574,7 +612,7 @@ def check_grad_prediction(X, mode, predicted, quiet=False):
     what = f"X.grad，{name}"
     H, W = X.shape
     if predicted is None:
-        return _fail(what, "尚未回答。在上面的单元格里填上你预测的梯度（和 X 一样的 4×4 列表），"
+        return _todo(what, "尚未回答。在上面的单元格里填上你预测的梯度（和 X 一样的 4×4 列表），"
                            "运行它，再运行这个检查。")
     try:
         mine = torch.as_tensor(predicted, dtype=torch.float32)
@@ -678,7 +716,7 @@ def check_softmax_limits(small_T, large_T, quiet=False):
     infinity. The check measures both limits with softmax_pool2d before judging."""
     what = "softmax 池化的两个极限 (limits)"
     if small_T is None or large_T is None:
-        return _fail(what, '尚未回答。把 limit_small_T 和 limit_large_T 设为 "max" 或 "avg"，'
+        return _todo(what, '尚未回答。把 limit_small_T 和 limit_large_T 设为 "max" 或 "avg"，'
                            "运行它，再运行这个检查。")
     answers = [_pool_name(small_T), _pool_name(large_T)]
     if None in answers:
@@ -722,7 +760,7 @@ def check_macs_ratio(ratio, quiet=False):
     pooling) are those of route B (the same conv with stride 2), as in notebook 05, section 3."""
     what = "乘加次数之比 A / B"
     if ratio is None:
-        return _fail(what, "尚未回答。把 macs_ratio 设为一个数，运行它，再运行这个检查。")
+        return _todo(what, "尚未回答。把 macs_ratio 设为一个数，运行它，再运行这个检查。")
     if isinstance(ratio, bool) or not isinstance(ratio, (int, float)):
         return _fail(what, f"macs_ratio 应是一个数，但它是 {ratio!r}。")
     a, b = conv_macs(6, 16, 5, (14, 14)), conv_macs(6, 16, 5, (14, 14), stride=2)

@@ -126,6 +126,38 @@ def test_notebook_solution_cells_run_their_checks_quietly():
         assert "print(" not in source and (last.startswith(" ") or last.endswith(";")), source  # no display
     learner = [c.source for c in cells if "solution" not in c.metadata.get("tags", [])]
     assert not any("quiet" in source for source in learner)
+    for answer in ("3528", "1200", "240_000", "14 * 14", "5 * 5 * 3"):  # exercise 4's numbers stay hidden
+        assert not any(answer in source for source in learner), answer
+
+
+def test_cost_explanation_check_matches_the_text_and_hides_the_numbers(capsys, monkeypatch):
+    """The check next to exercise 4's collapsed explanation verifies the numbers the explanation shows
+    (each with its product of factors) and prints none of them; a wrong number in the text raises."""
+    from pathlib import Path
+
+    import nbformat
+
+    path = Path(__file__).resolve().parent.parent / "notebooks" / "06-exercises.ipynb"
+    cells = nbformat.read(path, as_version=4).cells
+    explanation = next(c.source for c in cells if c.cell_type == "markdown"
+                       and "<details>" in c.source and "比较次数" in c.source)
+    for _, factors, shown, _ in exercises.COST_EXPLANATION_NUMBERS:
+        assert f"{shown:,}" in explanation or str(shown) in explanation, shown
+        if len(factors) == 4:  # the comparison counts are shown as c × h_out × w_out × (k² − 1)
+            assert " × ".join(map(str, factors)) + f" = {shown}" in explanation
+    assert exercises.check_cost_explanation() is True
+    out = capsys.readouterr().out
+    assert out.startswith("✓") and out.count("\n") == 1
+    assert not any(str(n) in out for n in (3528, 1200, 240, 14, 28))
+    wrong = [(what, factors, shown + 1, computed)
+             for what, factors, shown, computed in exercises.COST_EXPLANATION_NUMBERS]
+    monkeypatch.setattr(exercises, "COST_EXPLANATION_NUMBERS", wrong)
+    try:
+        exercises.check_cost_explanation()
+    except AssertionError as err:
+        assert "3529" in str(err)
+    else:
+        raise AssertionError("a wrong number in the explanation must fail its check")
 
 
 def test_learner_pass_lines_are_informative(capsys):
@@ -140,10 +172,21 @@ def test_learner_pass_lines_are_informative(capsys):
 
 
 def rejected(check, fn, capsys, *needles, **kwargs):
-    """check(fn) returns False (no exception) and its message contains every needle."""
+    """check(fn) returns False (no exception), prints ✗ and its message contains every needle."""
     assert check(fn, **kwargs) is False
     out = capsys.readouterr().out
     assert out.startswith("✗"), out
+    for needle in needles:
+        assert needle in out, f"{needle!r} not in:\n{out}"
+    return out
+
+
+def pending(check, fn, capsys, *needles, **kwargs):
+    """check(fn) on an exercise not answered yet returns False and prints ☐, never ✗: not done is not
+    wrong, and Run All on an untouched notebook must not show a wall of ✗."""
+    assert check(fn, **kwargs) is False
+    out = capsys.readouterr().out
+    assert out.startswith("☐") and "✗" not in out, out
     for needle in needles:
         assert needle in out, f"{needle!r} not in:\n{out}"
     return out
@@ -160,7 +203,7 @@ def test_not_implemented_is_a_message_not_a_traceback(capsys):
 
     for check in (exercises.check_avg_pool_as_conv, exercises.check_max_via_relu,
                   exercises.check_max_pool_via_relu, exercises.check_pool_cost, exercises.check_min_pool):
-        rejected(check, stub, capsys, "尚未实现")
+        pending(check, stub, capsys, "尚未实现", "NotImplementedError")
 
 
 def test_avg_forgot_to_divide(capsys):
@@ -294,6 +337,14 @@ def test_relu_net_size_forgot_the_negative_channel(capsys):
              relu_layers=2, channels=[4, 2])
 
 
+def test_relu_net_size_counts_the_design_of_3b_hints(capsys):
+    """Another correct network, (a + b)/2 + |a − b|/2 with |x| = ReLU(x) + ReLU(−x), takes 4 channels per
+    pair: the message says the count is for 3b's hints (3 per pair, 2 per single value), not "wrong"."""
+    out = rejected(exercises.check_relu_net_size, 2, capsys, "3b 提示的设计", "每对 3 个通道",
+                   "落单的数 2 个", "别的正确设计", relu_layers=2, channels=[8, 4])
+    assert "[6, 3]" not in out
+
+
 def test_relu_net_size_one_pair_per_layer(capsys):
     rejected(exercises.check_relu_net_size, 3, capsys, "要 8 层", "数目减半", relu_layers=8, channels=[3] * 8)
 
@@ -308,7 +359,7 @@ def test_relu_net_size_single_value_skipped(capsys):
 def test_relu_net_size_copied_2x2_for_3x3_and_bad_types(capsys):
     out = rejected(exercises.check_relu_net_size, 3, capsys, "从 9 个数开始", relu_layers=2, channels=[6, 3])
     assert "14" not in out  # the hint says how to count, not the answer
-    rejected(exercises.check_relu_net_size, 2, capsys, "尚未回答", relu_layers=None, channels=None)
+    pending(exercises.check_relu_net_size, 2, capsys, "尚未回答", relu_layers=None, channels=None)
     rejected(exercises.check_relu_net_size, 2, capsys, "整数列表", relu_layers=2, channels="6, 3")
     rejected(exercises.check_relu_net_size, 2, capsys, "channels 有 1 个数", relu_layers=2, channels=[6])
 
@@ -422,7 +473,7 @@ def test_grad_prediction_avg_rejects_mistakes(capsys):
 
 
 def test_grad_prediction_bad_input_is_a_message(capsys):
-    rejected(lambda p: exercises.check_grad_prediction(X5, "max", p), None, capsys, "尚未回答")
+    pending(lambda p: exercises.check_grad_prediction(X5, "max", p), None, capsys, "尚未回答")
     rejected(lambda p: exercises.check_grad_prediction(X5, "max", p), [1, 0], capsys, "形状应和 X 一样")
     rejected(lambda p: exercises.check_grad_prediction(X5, "avg", p), "1/4", capsys, "数字列表或张量")
     rejected(lambda p: exercises.check_grad_prediction(X5, "avg", p), [[0.25] * 4, [0.25] * 3], capsys,
@@ -464,15 +515,15 @@ def test_softmax_limits_rejects_mistakes(capsys):
     rejected(limits, ("avg", "max"), capsys, "正好反了")
     rejected(limits, ("max", "max"), capsys, "T 很大的那个不对")
     rejected(limits, ("avg", "avg"), capsys, "T 很小的那个不对")
-    rejected(limits, (None, "avg"), capsys, "尚未回答")
+    pending(limits, (None, "avg"), capsys, "尚未回答")
     rejected(limits, ("min", "avg"), capsys, "'min'")
 
 
 def test_macs_ratio_rejects_mistakes(capsys):
     for ratio, needle in [(2, "高和宽两个方向"), (1, "输出形状相同，运算量却不同"), (0.25, "反了"),
-                          (241200 / 60000, "比较不是乘加"), (3, "各是多少"), ("4", "应是一个数"),
-                          (None, "尚未回答")]:
+                          (241200 / 60000, "比较不是乘加"), (3, "各是多少"), ("4", "应是一个数")]:
         rejected(exercises.check_macs_ratio, ratio, capsys, needle)
+    pending(exercises.check_macs_ratio, None, capsys, "尚未回答")
     assert exercises.conv_macs(6, 16, 5, (14, 14)) == 16 * 10 * 10 * 6 * 25  # notebook 05's formula
 
 
@@ -542,5 +593,5 @@ def test_not_additive_accepts_a_counterexample_and_rejects_others(capsys):
     rejected(lambda fn: exercises.check_not_additive(X, X), None, capsys, "没有打破可加性")
     rejected(lambda fn: exercises.check_not_additive(X, torch.zeros(2, 2)), None, capsys, "没有打破可加性")
     rejected(lambda fn: exercises.check_not_additive(X, 2 * X), None, capsys, "同一个窗口里的不同位置")
-    rejected(lambda fn: exercises.check_not_additive(None, None), None, capsys, "尚未回答")
+    pending(lambda fn: exercises.check_not_additive(None, None), None, capsys, "尚未回答")
     rejected(lambda fn: exercises.check_not_additive(X, torch.ones(3, 3)), None, capsys, "形状相同")
