@@ -130,6 +130,24 @@ def test_notebook_solution_cells_run_their_checks_quietly():
         assert not any(answer in source for source in learner), answer
 
 
+def test_reference_cells_print_as_many_lines_as_their_text_says():
+    """The text before a reference cell says how many ✓ lines it prints (one per check call)."""
+    import re
+    from pathlib import Path
+
+    import nbformat
+
+    path = Path(__file__).resolve().parent.parent / "notebooks" / "06-exercises.ipynb"
+    cells = nbformat.read(path, as_version=4).cells
+    for before, cell in zip(cells, cells[1:], strict=False):
+        if "solution" not in cell.metadata.get("tags", []):
+            continue
+        said = re.search(r"只打印(一|两)行 ✓", before.source)
+        if said:
+            calls = len(re.findall(r"check_\w+\(", cell.source))
+            assert calls == {"一": 1, "两": 2}[said.group(1)], (before.source, cell.source)
+
+
 def test_cost_explanation_check_matches_the_text_and_hides_the_numbers(capsys, monkeypatch):
     """The check next to exercise 4's collapsed explanation verifies the numbers the explanation shows
     (each with its product of factors) and prints none of them; a wrong number in the text raises."""
