@@ -56,9 +56,26 @@ def _not_done(what):
     print(f"{what}: not done yet")
 
 
-def _randn(*shape, seed):
-    """A seeded random tensor that leaves the global random state alone."""
+def seeded_randn(*shape, seed):
+    """A seeded random tensor that leaves the global random state alone (for self-checks)."""
     return torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
+
+
+@contextlib.contextmanager
+def refusing(functions, error):
+    """Within the block, calling any (owner, name) of functions raises error(owner, name) instead.
+
+    A self-check uses it to rule out a shortcut the exercise forbids (autograd, a built-in max, ...). Each
+    name is patched where the learner's code looks it up (torch.X, F.X, tensor.X(), a > b)."""
+    def refuse(owner, name):
+        def refused(*args, **kwargs):
+            raise error(owner, name)
+        return refused
+
+    with contextlib.ExitStack() as stack:
+        for owner, name in functions:
+            stack.enter_context(unittest.mock.patch.object(owner, name, refuse(owner, name)))
+        yield
 
 
 def _show(t):
@@ -92,8 +109,9 @@ def check_min_pool2d(min_pool2d, what="exercise 1"):
     with self_check(what):
         if min_pool2d(LECTURE_X, (2, 2)) is None:
             return _not_done(what)
-        cases = [("the lecture's X", LECTURE_X, (2, 2)), ("a random 5x6 X", _randn(5, 6, seed=1), (2, 3)),
-                 ("a random 4x5 X", _randn(4, 5, seed=2), (3, 1))]
+        cases = [("the lecture's X", LECTURE_X, (2, 2)),
+                 ("a random 5x6 X", seeded_randn(5, 6, seed=1), (2, 3)),
+                 ("a random 4x5 X", seeded_randn(4, 5, seed=2), (3, 1))]
         for name, X, size in cases:
             _expect(min_pool2d(X, size), -pool2d(-X, size, stride=1), f"min_pool2d(X, {size}) on {name}")
         print(f"✓ {what}: min_pool2d gives the minimum of every window on {len(cases)} inputs")
@@ -136,7 +154,7 @@ def check_pool2d_any(pool2d_any, what="exercise 3"):
     with self_check(what):
         if pool2d_any(LECTURE_X, 2) is None:
             return _not_done(what)
-        X = _randn(5, 7, seed=3)
+        X = seeded_randn(5, 7, seed=3)
         sizes = [2, 3, (2, 3), (3, 1)]
         for size in sizes:
             for mode in ["max", "avg"]:
@@ -199,7 +217,7 @@ def check_pool_by_reshape(pool_by_reshape, what="exercise 1"):
         return original(inp, *args, **kwargs)
 
     with self_check(what):
-        for X, k in [(_randn(2, 3, 8, 6, seed=4), 2), (_randn(3, 2, 7, 9, seed=5), 3)]:
+        for X, k in [(seeded_randn(2, 3, 8, 6, seed=4), 2), (seeded_randn(3, 2, 7, 9, seed=5), 3)]:
             calls.clear()
             with unittest.mock.patch.object(F, "max_pool2d", spy):
                 got = pool_by_reshape(X, k)
@@ -217,7 +235,7 @@ def check_pool_by_reshape(pool_by_reshape, what="exercise 1"):
 def check_depthwise_avg_conv(avg_pool_as_conv, what="exercise 2"):
     """Notebook 03: avg_pool_as_conv(C, k) returns an nn.Conv2d whose output equals nn.AvgPool2d(k)."""
     with self_check(what):
-        for C, k, X in [(3, 8, _randn(2, 3, 32, 24, seed=6)), (2, 2, _randn(1, 2, 5, 7, seed=7))]:
+        for C, k, X in [(3, 8, seeded_randn(2, 3, 32, 24, seed=6)), (2, 2, seeded_randn(1, 2, 5, 7, seed=7))]:
             conv = avg_pool_as_conv(C, k)
             if conv is None:
                 return _not_done(what)
@@ -240,17 +258,15 @@ def check_depthwise_avg_conv(avg_pool_as_conv, what="exercise 2"):
               "on 3 channels (k=8) and 2 channels (k=2)")
 
 
-def _refuse(name, what):
-    def refuse(*args, **kwargs):
-        raise AssertionError(f"{what}: your code called {name}; the exercise asks for the gradient without "
-                             "autograd (no backward, no torch.autograd)")
-    return refuse
-
-
 def check_max_pool_grad(max_pool_grad, what="exercise 1"):
     """Notebook 04: max_pool_grad(X, k, s, p) is the gradient of F.max_pool2d(X, k, s, p).sum(), without
     autograd."""
     no_autograd = [(torch.Tensor, "backward"), (torch.autograd, "grad"), (torch.autograd, "backward")]
+
+    def no_autograd_error(owner, name):
+        shown = f"{'torch.Tensor' if owner is torch.Tensor else owner.__name__}.{name}"
+        return AssertionError(f"{what}: your code called {shown}; the exercise asks for the gradient without "
+                              "autograd (no backward, no torch.autograd)")
     gen = torch.Generator().manual_seed(1)
     with self_check(what):
         if max_pool_grad(torch.zeros(4, 4), 2, 2, 0) is None:
@@ -259,10 +275,7 @@ def check_max_pool_grad(max_pool_grad, what="exercise 1"):
         for k, s, p in settings:
             X = torch.randint(0, 3, (5, 6), generator=gen).float().requires_grad_()  # ties on purpose
             F.max_pool2d(X[None], k, s, p).sum().backward()
-            with contextlib.ExitStack() as stack:
-                for owner, name in no_autograd:
-                    shown = f"{'torch.Tensor' if owner is torch.Tensor else owner.__name__}.{name}"
-                    stack.enter_context(unittest.mock.patch.object(owner, name, _refuse(shown, what)))
+            with refusing(no_autograd, no_autograd_error):
                 got = max_pool_grad(X.detach(), k, s, p)
             try:
                 _expect(got, X.grad, f"max_pool_grad(X, {k}, {s}, {p}) on a 5x6 X with ties")  # counts: exact
@@ -295,12 +308,12 @@ def check_pool_then_unpool(pool_then_unpool, what="exercise 2"):
     with self_check(what):
         if _unchanged(pool_then_unpool, _UNPOOL_START):
             try:
-                pool_then_unpool(_randn(1, 1, 6, 7, seed=2))
+                pool_then_unpool(seeded_randn(1, 1, 6, 7, seed=2))
             except RuntimeError as err:
                 return print(f"{what}: not done yet (the 6x7 input raises: {str(err).splitlines()[0]})")
             return _not_done(what)
         for seed, (H, W) in enumerate([(4, 4), (5, 5), (6, 7)]):
-            X = _randn(1, 1, H, W, seed=seed)
+            X = seeded_randn(1, 1, H, W, seed=seed)
             try:
                 got = pool_then_unpool(X)
             except Exception as err:

@@ -7,13 +7,13 @@ answer prints ✓ and returns True; a wrong one prints ✗ and why, and returns 
 yet (NotImplementedError, None) is not a failure: it prints ☐ and what to do, and returns False.
 """
 
-import unittest.mock
 from contextlib import ExitStack
 from functools import partial
 
 import torch
 import torch.nn.functional as F
 
+from .checks import refusing, seeded_randn
 from .reference import fmt, output_shape, trace
 
 
@@ -72,25 +72,13 @@ def _display_name(owner, name):
 
 def _forbid(rule):
     """A context in which calling any function of rule = [(functions, advice), ...] raises _Forbidden
-    naming it and giving its advice.
-
-    Each name is patched where the learner's code looks it up (torch.X, F.X, tensor.X(), a > b); functions
-    the reference solutions need, such as F.relu and F.conv2d, call torch's C functions directly and are
-    not affected."""
+    naming it and giving its advice. Functions the reference solutions need, such as F.relu and F.conv2d,
+    call torch's C functions directly and are not affected."""
     stack = ExitStack()
     for functions, advice in rule:
-        for owner, name in functions:
-            stack.enter_context(unittest.mock.patch.object(owner, name, _refuser(owner, name, advice)))
+        stack.enter_context(refusing(
+            functions, lambda owner, name, advice=advice: _Forbidden(_display_name(owner, name), advice)))
     return stack
-
-
-def _refuser(owner, name, advice):
-    shown = _display_name(owner, name)
-
-    def refuse(*args, **kwargs):
-        raise _Forbidden(shown, advice)
-
-    return refuse
 
 
 def _rounded(values):
@@ -178,10 +166,6 @@ def _passed(what, n, covered, quiet=False, extra=""):
     return True
 
 
-def _seeded(*shape, seed):
-    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
-
-
 def _arange(*shape):
     return torch.arange(float(torch.Size(shape).numel())).reshape(shape)
 
@@ -196,8 +180,8 @@ _AVG_CASES = [  # (X, kernel_size, stride, padding)
     (torch.ones(1, 1, 3, 3), 3, 1, 1),  # padding: corners 4/9, edges 6/9
     (-_arange(1, 1, 5, 5) - 1, 3, 2, 1),  # negatives, odd size, padding
     (torch.cat([_arange(1, 1, 4, 4), -_arange(1, 1, 4, 4)], 1), 2, 2, 0),  # two channels
-    (_seeded(2, 3, 7, 6, seed=1), 3, 2, 1),
-    (_seeded(1, 4, 9, 9, seed=2), 3, 3, 0),
+    (seeded_randn(2, 3, 7, 6, seed=1), 3, 2, 1),
+    (seeded_randn(1, 4, 9, 9, seed=2), 3, 3, 0),
 ]
 
 
@@ -248,7 +232,7 @@ _PAIRS = [
     (torch.tensor([1.0]), torch.tensor([3.0])),
     (torch.tensor([-2.0, -5.0, 4.0, 0.0]), torch.tensor([-5.0, -2.0, 4.0, -0.0])),  # negatives, ties
     (torch.tensor([-1.5, 2.5]), torch.tensor([0.5, -3.5])),
-    (_seeded(4, 5, seed=3) * 100, _seeded(4, 5, seed=4) * 100),
+    (seeded_randn(4, 5, seed=3) * 100, seeded_randn(4, 5, seed=4) * 100),
 ]
 
 
@@ -280,8 +264,8 @@ def _max_pool_cases(k):
         (_arange(1, 1, 2 * k, 2 * k), "0 到 15 的 4×4" if k == 2 else "按行编号"),
         (-_arange(1, 1, 2 * k, 2 * k) - 1, "全为负数"),
         ((_arange(1, 1, 2 * k, 2 * k) % 2) * 4 + 1, "有相等的最大值"),
-        (_seeded(1, 1, 2 * k + 1, 2 * k + 1, seed=5), f"{2 * k + 1}×{2 * k + 1}，奇数大小"),
-        (_seeded(2, 1, 3 * k, 4 * k, seed=6) * 10, "随机"),
+        (seeded_randn(1, 1, 2 * k + 1, 2 * k + 1, seed=5), f"{2 * k + 1}×{2 * k + 1}，奇数大小"),
+        (seeded_randn(2, 1, 3 * k, 4 * k, seed=6) * 10, "随机"),
     ]
 
 
@@ -499,7 +483,7 @@ _MIN_CASES = [  # (X, kernel_size, stride, padding)
     (torch.ones(1, 1, 4, 4) + _arange(1, 1, 4, 4), 3, 2, 1),  # positive input with padding
     (-_arange(1, 1, 4, 4), 2, 2, 0),  # negatives
     (torch.tensor([[[[1.0, 5.0], [1.0, 1.0]]]]), 2, 2, 0),  # ties
-    (_seeded(2, 3, 5, 5, seed=7), 3, 2, 1),  # odd size, padding, channels
+    (seeded_randn(2, 3, 5, 5, seed=7), 3, 2, 1),  # odd size, padding, channels
 ]
 
 
@@ -656,10 +640,10 @@ def softmax_pool2d(X, kernel_size, temperature):
 _SOFTMAX_CASES = [  # (X, kernel_size, temperature)
     (_arange(1, 1, 4, 4), 2, 1.0),
     (-_arange(1, 1, 4, 4) / 4, 2, 0.5),  # negatives, T < 1
-    (_seeded(2, 3, 6, 6, seed=8), 2, 2.0),  # channels, T > 1
-    (_seeded(1, 2, 5, 7, seed=9), 2, 1.0),  # odd sizes: the last row/column is dropped
-    (_seeded(1, 1, 6, 6, seed=10), 3, 0.7),  # 3x3 windows
-    (_seeded(1, 1, 4, 4, seed=11) * 10, 2, 0.01),  # small T: exp(x / T) overflows unless stabilised
+    (seeded_randn(2, 3, 6, 6, seed=8), 2, 2.0),  # channels, T > 1
+    (seeded_randn(1, 2, 5, 7, seed=9), 2, 1.0),  # odd sizes: the last row/column is dropped
+    (seeded_randn(1, 1, 6, 6, seed=10), 3, 0.7),  # 3x3 windows
+    (seeded_randn(1, 1, 4, 4, seed=11) * 10, 2, 0.01),  # small T: exp(x / T) overflows unless stabilised
 ]
 
 
@@ -722,7 +706,7 @@ def check_softmax_limits(small_T, large_T, quiet=False):
     if None in answers:
         bad = small_T if answers[0] is None else large_T
         return _fail(what, f'答案应是 "max" 或 "avg"，但有一个是 {bad!r}。')
-    X = _seeded(2, 3, 8, 8, seed=12)
+    X = seeded_randn(2, 3, 8, 8, seed=12)
     measured = []
     for T in (1e-4, 1e6):
         out = softmax_pool2d(X, 2, T)
