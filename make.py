@@ -58,6 +58,11 @@ def run(*args):
 
 def lab(extra):
     ensure_venv("requirements.txt")
+    if getattr(os, "geteuid", lambda: 1)() == 0 and not any(
+            arg.startswith(("--allow-root", "--ServerApp.allow_root")) for arg in extra):
+        # JupyterLab refuses to start as root (e.g. in a Docker container) unless told otherwise.
+        print("Running as root: adding --allow-root, without which JupyterLab refuses to start.", flush=True)
+        extra = ["--allow-root", *extra]
     # Serve the whole repository, so notebooks can show ../Images/*.gif.
     return run("jupyter", "lab", f"--ServerApp.root_dir={ROOT}", FIRST_NOTEBOOK, *extra)
 

@@ -38,7 +38,6 @@ VERSIONS = ('.venv/bin/python -c "import torch, torchvision; '
 EXERCISED = {
     "python3.11 make.py lab": "test_make_py_lab_serves_notebook_01",
     "py -3.11 make.py lab": "test_make_py_lab_serves_notebook_01 (Windows' launcher, the same make.py)",
-    "python3.11 make.py lab --allow-root": "test_make_py_lab_serves_notebook_01 (passes it through)",
     "python3.11 make.py test": ".ci/run (test_ci_runs_the_readme_test_command)",
     "py -3.11 make.py test": ".ci/run (the Windows launcher runs the same make.py)",
     f"PIP_EXTRA_INDEX_URL={CPU_INDEX_URL} python3.11 make.py lab": "test_make_py_passes_pip_settings_through",
@@ -210,6 +209,23 @@ def test_make_py_lab_serves_notebook_01(monkeypatch, tmp_path):
         f"JupyterLab started by make.py lab does not serve {missing}. `jupyter lab <file>` makes the file's "
         "folder (notebooks/) the server root, so ../Images/ links break; make.py should pass "
         "--ServerApp.root_dir=<repository root>.")
+
+
+@pytest.mark.parametrize("euid, extra, added", [
+    (0, [], True), (0, ["--allow-root"], False), (0, ["--ServerApp.allow_root=True"], False),
+    (1000, [], False)])
+def test_make_py_lab_adds_allow_root_only_for_root(monkeypatch, capsys, euid, extra, added):
+    """As root (a Docker container) JupyterLab refuses to start without --allow-root: make.py adds it."""
+    make = load_make()
+    calls = []
+    monkeypatch.setattr(make, "ensure_venv", lambda *files: None)
+    monkeypatch.setattr(make, "run", lambda *args: calls.append(args) or 0)
+    monkeypatch.setattr(make.os, "geteuid", lambda: euid, raising=False)
+    assert make.lab(list(extra)) == 0
+    (args,) = calls
+    given = extra == ["--allow-root"]
+    assert args[:2] == ("jupyter", "lab") and args.count("--allow-root") == (1 if added or given else 0)
+    assert ("adding --allow-root" in capsys.readouterr().out) == added
 
 
 def test_ci_runs_the_readme_test_command():
