@@ -12,7 +12,8 @@ is never read: a tap that falls on padding simply does not update that output po
 
 import torch
 
-from .reference import _check_input, _lowest, _output_hw, make_params
+from .params import check_input, make_params, output_hw
+from .reference import lowest
 
 
 def _tap_range(out, size, s, p, d, a):
@@ -51,15 +52,15 @@ def _max_two_passes(planes, params, out_hw, nan_rule):
     and it reads k_h + k_w taps instead of k_h * k_w."""
     P, H, W = planes.shape
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = params.kernel, params.stride, params.padding, params.dilation
-    lowest = _lowest(planes.dtype)
-    rows = torch.full((P, H, out_hw[1]), lowest, dtype=planes.dtype)  # row maxima of every window
+    start = lowest(planes.dtype)
+    rows = torch.full((P, H, out_hw[1]), start, dtype=planes.dtype)  # row maxima of every window
     take = torch.empty(rows.shape, dtype=torch.bool)
     for b in range(kw):
         j0, j1, c = _tap_range(out_hw[1], W, sw, pw, dw, b)
         if j1 > j0:
             view = planes[:, :, c : c + (j1 - j0 - 1) * sw + 1 : sw]
             _take_over(rows[:, :, j0:j1], view, take[:, :, j0:j1], nan_rule)
-    best = torch.full((P, *out_hw), lowest, dtype=planes.dtype)
+    best = torch.full((P, *out_hw), start, dtype=planes.dtype)
     take = torch.empty(best.shape, dtype=torch.bool)
     for a in range(kh):
         i0, i1, r = _tap_range(out_hw[0], H, sh, ph, dh, a)
@@ -80,7 +81,7 @@ def _max_taps(planes, params, out_hw, nan_rule, with_indices):
     H x W plane: (maxima, indices or None)."""
     P, H, W = planes.shape
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = params.kernel, params.stride, params.padding, params.dilation
-    best = torch.full((P, *out_hw), _lowest(planes.dtype), dtype=planes.dtype)
+    best = torch.full((P, *out_hw), lowest(planes.dtype), dtype=planes.dtype)
     take = torch.empty(best.shape, dtype=torch.bool)
     index = None
     if with_indices:
@@ -115,9 +116,9 @@ def _divisor(H, W, params, out_hw, dtype):
     return (sizes[0][:, None] * sizes[1][None, :]).to(dtype)
 
 
-def _avg(planes, params, out_hw):
+def _avg(planes, params, out_hw, return_indices=False):
     """Average pooling: a running sum over the taps in row-major order, in PyTorch's accumulation
-    precision, starting from 0 like its kernel; then one division per position."""
+    precision, starting from 0 like its kernel; then one division per position. (means, None)"""
     P, H, W = planes.shape
     acc_dtype = torch.float32 if planes.dtype in (torch.float16, torch.bfloat16) else planes.dtype
     acc = planes.to(acc_dtype)
@@ -131,32 +132,27 @@ def _avg(planes, params, out_hw):
     if params.divisor_override is not None and params.divisor_override < 0:
         # PyTorch adds each mean to a zeroed output, so 0 / (negative divisor) comes out as 0.0, not -0.0.
         Y += 0.0
-    return Y
+    return Y, None
 
 
-def pool2d_vectorized(
-    X,
-    kernel_size,
-    stride=None,
-    padding=0,
-    dilation=1,
-    ceil_mode=False,
-    mode="max",
-    count_include_pad=True,
-    divisor_override=None,
-    return_indices=False,
-):
+def pool2d_vectorized(X, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, mode="max",
+                      count_include_pad=True, divisor_override=None, return_indices=False):
     """Same signature, validation and results (bit for bit, indices included) as `poolkit.pool2d`,
     computed with one tensor operation per kernel tap instead of a Python loop over output positions."""
     params = make_params(kernel_size, stride, padding, dilation, ceil_mode, mode, count_include_pad,
                          divisor_override)
-    _check_input(X, params, return_indices)
+    check_input(X, params, return_indices)
     H, W = X.shape[-2:]
-    out_hw = _output_hw((H, W), params)
+    out_hw = output_hw((H, W), params)
     planes = X.reshape(-1, H, W)  # every channel of every image, pooled independently
+    Y, index = REDUCE[params.mode](planes, params, out_hw, return_indices)
     shape = (*X.shape[:-2], *out_hw)
-    if params.mode == "avg":
-        return _avg(planes, params, out_hw).reshape(shape)
+    return (Y.reshape(shape), index.reshape(shape)) if return_indices else Y.reshape(shape)
+
+
+def _max(planes, params, out_hw, return_indices):
+    """(maxima, indices or None) of every plane."""
+    P, H, W = planes.shape
     # The NaN half of the update rule costs a pass per tap: skip it when the input has no NaN (then its
     # sum is not NaN; an inf - inf in the sum only switches the rule on, which is always correct).
     nan_rule = planes.is_floating_point() and bool(planes.sum().isnan())
@@ -164,8 +160,8 @@ def pool2d_vectorized(
     if not return_indices and kw * H * out_w + kh * out_h * out_w <= kh * kw * out_h * out_w:
         # Overlapping windows: two 1D passes read no more cells than the k_h * k_w taps, and the
         # second pass reads whole contiguous rows, which is faster.
-        return _max_two_passes(planes, params, out_hw, nan_rule).reshape(shape)
-    Y, index = _max_taps(planes, params, out_hw, nan_rule, return_indices)
-    if return_indices:
-        return Y.reshape(shape), index.reshape(shape)
-    return Y.reshape(shape)
+        return _max_two_passes(planes, params, out_hw, nan_rule), None
+    return _max_taps(planes, params, out_hw, nan_rule, return_indices)
+
+
+REDUCE = {"max": _max, "avg": _avg}  # one entry per row of poolkit.params.MODES
