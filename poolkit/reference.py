@@ -38,12 +38,13 @@ def _axis_taps(out_index, size, k, s, p, d):
     return taps
 
 
+_RANK = {"input": 0, "padding": 1, "overhang": 2}
+_KINDS = ("input", "padding", "overhang")
+
+
 def _cell_kind(row_kind, col_kind):
     """Overhang (beyond the padding, ceil_mode only) beats padding, which beats input."""
-    for kind in ("overhang", "padding"):
-        if kind in (row_kind, col_kind):
-            return kind
-    return "input"
+    return _KINDS[max(_RANK[row_kind], _RANK[col_kind])]
 
 
 class Window(NamedTuple):
@@ -203,17 +204,16 @@ def fmt(value):
     return f"{value:.4g}"
 
 
-def _max_formula(values, result, divisor):
-    return f"max({', '.join(map(fmt, values))}) = {fmt(result)}"
+def _max_formula(texts, result, divisor):
+    return f"max({', '.join(texts)}) = {result}"
 
 
-def _avg_formula(values, result, divisor):
+def _avg_formula(texts, result, divisor):
     # "0 - 1 + 3", not "0 + -1 + 3"; a negative divisor_override in parentheses: "/ (-2)"
-    texts = list(map(fmt, values))
     total = texts[0] + "".join(f" - {t[1:]}" if t.startswith("-") else f" + {t}" for t in texts[1:])
-    shown_total = f"({total})" if len(values) > 1 else total  # one value: "24 / 1", not "(24) / 1"
+    shown_total = f"({total})" if len(texts) > 1 else total  # one value: "24 / 1", not "(24) / 1"
     shown_divisor = f"({divisor})" if divisor < 0 else f"{divisor}"
-    return f"{shown_total} / {shown_divisor} = {fmt(result)}"
+    return f"{shown_total} / {shown_divisor} = {result}"
 
 
 FORMULA = {"max": _max_formula, "avg": _avg_formula}  # one entry per row of poolkit.params.MODES
@@ -229,33 +229,74 @@ def trace(X, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, m
         raise PoolingValueError("X", tuple(X.shape), "trace explains one (H, W) plane.",
                                 "pass one channel, e.g. X[0] for (C, H, W) or X[0, 0] for (N, C, H, W).",
                                 shown=f"X has shape {tuple(X.shape)}")
-    return trace_planes(X[None], params)[0]
+    return steps_of(tabulate(X[None], params), 0)
 
 
-def trace_planes(planes, params):
-    """The traces of every plane of planes (P, H, W), whose input is already checked. The windows are
-    worked out once for all planes; the numbers come from pool2d_vectorized (one tensor operation per
-    kernel tap instead of several per window), which gives pool2d's results bit for bit."""
+class Table(NamedTuple):
+    """The trace of every plane of a (P, H, W) tensor, as columns: the windows' geometry once per axis,
+    the numbers once per plane. `steps_of` turns one plane into Steps; the widget reads it directly."""
+
+    params: Params
+    input_hw: tuple
+    out_hw: tuple
+    row_taps: list  # row_taps[i]: (input row, kind) of every tap of output row i's windows
+    col_taps: list
+    divisors: list | None  # divisors[i][j] (modes that divide), else None
+    grids: list  # grids[p]: the input values, nested lists
+    texts: list  # texts[p]: fmt of every input value
+    results: list  # results[p][i][j]
+    indices: list | None  # indices[p][i][j]: flat index of the winner (modes that pick one), else None
+
+    def kinds(self, i, j):
+        """(row, col, kind) of every cell of window (i, j), row-major."""
+        return [(r, c, _cell_kind(rk, ck)) for r, rk in self.row_taps[i] for c, ck in self.col_taps[j]]
+
+    def formula(self, p, i, j):
+        """The arithmetic of window (i, j) of plane p, e.g. 'max(-∞, 0, 1, 4) = 4'."""
+        texts, pad = self.texts[p], fmt(self.params.spec.pad_value)
+        terms = [texts[r][c] if rk == ck == "input" else pad  # overhang cells are not read at all
+                 for r, rk in self.row_taps[i] if rk != "overhang"
+                 for c, ck in self.col_taps[j] if ck != "overhang"]
+        d = self.divisors[i][j] if self.divisors is not None else None
+        return FORMULA[self.params.mode](terms, fmt(self.results[p][i][j]), d)
+
+
+def tabulate(planes, params):
+    """The Table of planes (P, H, W), whose input is already checked. The numbers come from
+    pool2d_vectorized (one tensor operation per kernel tap instead of several per window), which gives
+    pool2d's results bit for bit."""
     from .vectorized import pool2d_vectorized  # it builds on this module
 
-    spec, (H, W) = params.spec, planes.shape[-2:]
+    spec, (H, W) = params.spec, tuple(planes.shape[-2:])
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = params.kernel, params.stride, params.padding, params.dilation
+    out_h, out_w = output_hw((H, W), params)
+    rows = [_axis_taps(i, H, kh, sh, ph, dh) for i in range(out_h)]
+    cols = [_axis_taps(j, W, kw, sw, pw, dw) for j in range(out_w)]
     pooled = pool2d_vectorized(planes, **params.keywords(), return_indices=spec.picks_one)
     Y, index = pooled if spec.picks_one else (pooled, None)
-    grids, results = planes.tolist(), Y.tolist()
-    indices = index.tolist() if index is not None else None
-    formula = FORMULA[params.mode]
-    traces = [[] for _ in grids]
-    for window in windows((H, W), params):
-        i, j = window.out_row, window.out_col
-        geometry = window.cells()
-        has_input = any(kind == "input" for _, _, kind in geometry)
-        d = divisor(window, params) if spec.divides else None
-        for p, grid in enumerate(grids):
+    divisors = None
+    if spec.divides:
+        divisors = [[divisor(Window(i, j, rows[i], cols[j]), params) for j in range(out_w)]
+                    for i in range(out_h)]
+    grids = planes.tolist()
+    texts = [[[fmt(v) for v in row] for row in grid] for grid in grids]
+    return Table(params, (H, W), (out_h, out_w), rows, cols, divisors, grids, texts, Y.tolist(),
+                 index.tolist() if index is not None else None)
+
+
+def steps_of(table, p):
+    """Plane p of a Table as one Step per output cell, row-major."""
+    pad, grid, W = table.params.spec.pad_value, table.grids[p], table.input_hw[1]
+    steps = []
+    for i in range(table.out_hw[0]):
+        for j in range(table.out_hw[1]):
+            kinds = table.kinds(i, j)
             cells = tuple(Cell(r, c, kind, grid[r][c] if kind == "input" else
-                               spec.pad_value if kind == "padding" else None) for r, c, kind in geometry)
-            values = tuple(cell.value for cell in cells if cell.value is not None)
-            flat = indices[p][i][j] if indices is not None else None
+                               pad if kind == "padding" else None) for r, c, kind in kinds)
+            flat = table.indices[p][i][j] if table.indices is not None else None
+            has_input = any(kind == "input" for _, _, kind in kinds)
             argmax = divmod(flat, W) if flat is not None and has_input else None
-            result = results[p][i][j]
-            traces[p].append(Step(i, j, cells, values, result, argmax, flat, d, formula(values, result, d)))
-    return traces
+            d = table.divisors[i][j] if table.divisors is not None else None
+            steps.append(Step(i, j, cells, tuple(c.value for c in cells if c.value is not None),
+                              table.results[p][i][j], argmax, flat, d, table.formula(p, i, j)))
+    return steps
