@@ -1,8 +1,9 @@
 """Draw pooling frames with matplotlib: the input grid, the window, the output filling in, the arithmetic.
 
-Every number drawn comes from `poolkit.trace` and `poolkit.output_shape`; this module only lays them out.
+Every number, cell kind and sentence drawn comes from a poolkit.explain.Scene (the same one the widget
+shows); this module only lays them out.
 
-    frames(X, **pool_params)          the traces of every channel, computed once
+    frames(X, **pool_params)          the scene and the traces of every channel, computed once
     draw_frame(ax, fr, t)             draw frame t onto matplotlib axes (the PNG and the GIFs use it)
     frame_figure(fr, t)               a Figure sized so every number is legible
     frame_png(X, t=0, **pool_params)  PNG bytes of frame t (the widget's static fallback)
@@ -18,15 +19,18 @@ from collections import defaultdict
 from typing import NamedTuple
 
 import matplotlib
-import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from .reference import Params, fmt, make_params, output_shape, trace
+from . import explain
+from .explain import minus, say
+from .params import PoolingValueError
+from .reference import fmt, steps_of
 
-# Okabe-Ito colours (safe for the common colour-vision deficiencies), plus greys.
+# Okabe-Ito colours (safe for the common colour-vision deficiencies), plus greys. widget.css holds the
+# same colours as CSS variables.
 BLUE, SKY, VERMILLION = "#0072B2", "#56B4E9", "#D55E00"
 GRID, INK, MUTED = "#9A9A9A", "#1A1A1A", "#6E6E6E"
 PAD_FILL, UNREAD_FILL, WINDOW_FILL, PENDING_FILL = "#FBEFC9", "#D4D4D4", "#BFE1F6", "#EDEDED"
@@ -45,13 +49,26 @@ MAX_TEXT_CHARS = 64  # formula lines longer than this wrap
 
 
 class Frames(NamedTuple):
-    """Everything a frame shows, computed once by poolkit.trace / poolkit.output_shape."""
+    """A scene (poolkit.explain) and the Step records of every channel, computed once."""
 
-    planes: list  # one (H, W) nested list of input values per channel
-    steps: list  # steps[c]: poolkit.trace of channel c, one Step per output cell, row-major
-    params: Params
-    input_hw: tuple
-    out_hw: tuple
+    scene: explain.Scene
+    steps: list  # steps[c]: the trace of channel c, one Step per output cell, row-major
+
+    @property
+    def planes(self):
+        return self.scene.table.grids
+
+    @property
+    def params(self):
+        return self.scene.params
+
+    @property
+    def input_hw(self):
+        return self.scene.table.input_hw
+
+    @property
+    def out_hw(self):
+        return self.scene.table.out_hw
 
     @property
     def n_steps(self):
@@ -60,57 +77,19 @@ class Frames(NamedTuple):
 
 def frames(X, kernel_size=2, stride=None, padding=0, dilation=1, ceil_mode=False, mode="max",
            count_include_pad=True, divisor_override=None):
-    """Trace every channel of X, an (H, W) or (C, H, W) tensor, with pool2d's parameters."""
-    kwargs = dict(kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation,
-                  ceil_mode=ceil_mode, mode=mode, count_include_pad=count_include_pad,
-                  divisor_override=divisor_override)
-    params = make_params(**kwargs)
-    if not isinstance(X, torch.Tensor):
-        raise TypeError(f"X must be a torch.Tensor, got {type(X).__name__}. Fix: X = torch.tensor(X).")
-    if X.dim() not in (2, 3):
-        raise ValueError(
-            f"X has shape {tuple(X.shape)}: a frame shows an (H, W) or (C, H, W) tensor. "
-            "Fix: pass one image, e.g. X[0] for an (N, C, H, W) batch."
-        )
-    planes = [X] if X.dim() == 2 else list(X)
-    steps = [trace(plane, **kwargs) for plane in planes]
-    input_hw = tuple(X.shape[-2:])
-    out_hw = output_shape(input_hw, kernel_size, stride, padding, dilation, ceil_mode)
-    return Frames([plane.tolist() for plane in planes], steps, params, input_hw, out_hw)
+    """The scene of X, an (H, W) or (C, H, W) tensor, with pool2d's parameters, and its traces."""
+    sc = explain.scene(X, kernel_size, stride, padding, dilation, ceil_mode, mode, count_include_pad,
+                       divisor_override)
+    return Frames(sc, [steps_of(sc.table, c) for c in range(sc.channels)])
 
 
 # ----------------------------------------------------------------------------------------------------
-# Words: title, arithmetic lines, legend
+# Words: all from poolkit.explain
 # ----------------------------------------------------------------------------------------------------
 
 
 def title(fr):
-    """'Max pooling: kernel_size=2, stride=1, padding=0' plus every non-default setting."""
-    p = fr.params
-    parts = p.arguments()
-    name = "Max pooling" if p.mode == "max" else "Average pooling"
-    return f"{name}: " + ", ".join(parts)
-
-
-def divisor_note(fr, step):
-    """Why an average's divisor is what it is, when padding, the ceil overhang or an override changes it."""
-    p = fr.params
-    if p.mode != "avg":
-        return None
-    kinds = [cell.kind for cell in step.cells]
-    n_pad, n_over = kinds.count("padding"), kinds.count("overhang")
-    if p.divisor_override is not None:
-        return f"divisor {step.divisor}: divisor_override={p.divisor_override} replaces the window size"
-    if p.count_include_pad and n_pad and n_over:
-        return (f"divisor {step.divisor}: padding zeros count (count_include_pad=True), "
-                f"the {n_over} ceil_mode overhang cells never do")
-    if p.count_include_pad and n_pad:
-        return f"divisor {step.divisor}: the {n_pad} padding zeros count too (count_include_pad=True)"
-    if n_over:
-        return f"divisor {step.divisor}: the {n_over} ceil_mode overhang cells are not counted"
-    if not p.count_include_pad and n_pad:
-        return f"divisor {step.divisor}: input cells only (count_include_pad=False)"
-    return None
+    return explain.title(fr.scene)
 
 
 def _index(channel, step, channels):
@@ -118,41 +97,20 @@ def _index(channel, step, channels):
     return f"Y[{channel}, {at}]" if channels > 1 else f"Y[{at}]"
 
 
-def _axis_size_text(n, k, s, p, d, ceil_mode, out):
-    """PyTorch's output-size formula with this axis' numbers, ending in out (from output_shape)."""
-    extent = f"{k}" if d == 1 else f"{d}*({k} - 1) - 1"
-    top = n + 2 * p - (d * (k - 1) + 1)
-    rounded = -(-top // s) if ceil_mode else top // s
-    text = f"{'ceil' if ceil_mode else 'floor'}(({n} + 2*{p} - {extent}) / {s}) + 1 = {rounded + 1}"
-    if rounded + 1 != out:  # ceil_mode: the last window must start inside the input or the left padding
-        text += f" - 1 = {out} (a last window would start in the right padding)"
-    return text
-
-
-def size_line(fr):
-    """'Output size: floor((4 + 2*1 - 3) / 2) + 1 = 2' (one line per axis when they differ)."""
-    p = fr.params
-    axes = [_axis_size_text(fr.input_hw[a], p.kernel[a], p.stride[a], p.padding[a], p.dilation[a],
-                            p.ceil_mode, fr.out_hw[a]) for a in (0, 1)]
-    if axes[0] == axes[1]:
-        return f"Output size: {axes[0]}"
-    return f"Output height: {axes[0]}; width: {axes[1]}"
-
-
 def text_lines(fr, t):
-    """The lines under frame t: which step, the arithmetic of each channel, the divisor's reason."""
+    """The lines under frame t: which step, the arithmetic of each channel, the step's note."""
     n, channels = fr.n_steps, len(fr.steps)
     if t == n:
-        each = f" in each of the {channels} channels" if channels > 1 else ""
-        return [f"Done: {n} windows, {n} output values{each}", size_line(fr)]
+        each = say("done_each", C=channels) if channels > 1 else ""
+        return [say("done", n=n, each=each), *explain.size_lines(fr.scene)]
     first = fr.steps[0][t]
-    lines = [f"Step {t + 1} of {n}:"]
+    lines = [say("step", t=t + 1, n=n)]
     if channels == 1:
         lines[0] += f" {_index(0, first, 1)} = {first.formula}"
     else:
-        lines[0] += " the same window in every channel"
+        lines[0] += " " + say("same_window")
         lines += [f"{_index(c, steps[t], channels)} = {steps[t].formula}" for c, steps in enumerate(fr.steps)]
-    note = divisor_note(fr, first)
+    note = explain.step_note(fr.scene, t)
     return lines + ([note] if note else [])
 
 
@@ -163,19 +121,8 @@ def _wrap(line, width):
 
 
 def legend_entries(fr):
-    """(style, label) for each kind of cell this drawing contains."""
-    pad = "-∞" if fr.params.mode == "max" else "0"
-    cells = _geometry(fr)
-    entries = [("window", "window (this step)"), ("current", "output (this step)")]
-    if fr.params.mode == "max":
-        entries.append(("argmax", "max of the window"))
-    if any(fr.params.padding):
-        entries.append(("padding", f"padding: adds {pad}"))
-    if cells.unread:
-        entries.append(("unread", "never read by any window"))
-    if cells.overhang:
-        entries.append(("overhang", "ceil_mode overhang: not counted"))
-    return entries
+    """(style, label) for each kind of cell this drawing contains (the ones matplotlib draws)."""
+    return [(style, label) for style, label in explain.legend(fr.scene) if style in STYLES]
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -188,19 +135,11 @@ class Geometry(NamedTuple):
     cmin: int
     rows: int  # rows of the drawn input area: padding and overhang included
     cols: int
-    unread: frozenset  # input cells no window reads (floor mode drops them)
-    overhang: frozenset  # cells beyond the padding that some ceil_mode window covers
 
 
 def _geometry(fr):
-    (H, W), (ph, pw) = fr.input_hw, fr.params.padding
-    cells = [cell for step in fr.steps[0] for cell in step.cells]
-    read = {(c.row, c.col) for c in cells if c.kind == "input"}
-    overhang = frozenset((c.row, c.col) for c in cells if c.kind == "overhang")
-    rmax = max([H - 1 + ph] + [r for r, _ in overhang])
-    cmax = max([W - 1 + pw] + [c for _, c in overhang])
-    unread = frozenset((r, c) for r in range(H) for c in range(W) if (r, c) not in read)
-    return Geometry(-ph, -pw, rmax + ph + 1, cmax + pw + 1, unread, overhang)
+    (r0, r1), (c0, c1) = fr.scene.rows, fr.scene.cols
+    return Geometry(r0, c0, r1 - r0 + 1, c1 - c0 + 1)
 
 
 class Layout(NamedTuple):
@@ -214,19 +153,6 @@ class Layout(NamedTuple):
     text_top: float
     legend_top: float
     legend: list  # (x, y, style, label)
-
-
-def _chars(n, font):
-    return n * FONT[font] * CHAR
-
-
-def _check_t(fr, t):
-    """The number of steps, after checking that frame t exists."""
-    n = fr.n_steps
-    if not (isinstance(t, int) and not isinstance(t, bool) and 0 <= t <= n):
-        raise ValueError(f"t={t!r}: frames go from 0 to {n} ({n} steps, then the finished output). "
-                         f"Fix: use 0 <= t <= {n}.")
-    return n
 
 
 def layout(fr, still=None, stack_channels=False):
@@ -269,10 +195,20 @@ def layout(fr, still=None, stack_channels=False):
 
 
 def _grid_labels(fr, channel):
-    (H, W), (oh, ow) = fr.input_hw, fr.out_hw
-    if len(fr.steps) == 1:
-        return f"input X, {H}x{W}", f"output Y, {oh}x{ow}"
-    return f"channel {channel}: X[{channel}], {H}x{W}", f"Y[{channel}], {oh}x{ow}"
+    return explain.grid_labels(fr.scene, channel)
+
+
+def _chars(n, font):
+    return n * FONT[font] * CHAR
+
+
+def _check_t(fr, t):
+    """The number of steps, after checking that frame t exists."""
+    n = fr.n_steps
+    if not (isinstance(t, int) and not isinstance(t, bool) and 0 <= t <= n):
+        raise PoolingValueError("t", t, f"frames go from 0 to {n} ({n} steps, then the finished output).",
+                                f"use 0 <= t <= {n}.")
+    return n
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -292,11 +228,6 @@ STYLES = {  # facecolor, edgecolor, hatch
 }
 
 
-def _minus(text):
-    """Typeset minus signs: '-∞' -> '−∞' (U+2212, in DejaVu Sans), so negative numbers read as such."""
-    return text.replace("-", "\u2212")
-
-
 def _number_sizes(fr, pt):
     """Font sizes (points) of the input's and the output's numbers: one per grid, so that its longest
     number fits a cell (bold included)."""
@@ -305,12 +236,34 @@ def _number_sizes(fr, pt):
     return [min(FONT["number"] * pt, 0.8 * pt / (CHAR * max(map(len, shown)))) for shown in (inputs, outputs)]
 
 
-def draw_frame(ax, fr, t, still=False, stack_channels=False):
-    """Draw frame t of fr (from `frames`) onto ax, clearing it first. Works on any axes size.
-    still=False keeps the layout of every frame identical (animations); True fits frame t alone.
-    stack_channels=True puts channels one above the other instead of side by side."""
-    n = _check_t(fr, t)
-    lay, geo = layout(fr, t if still else None, stack_channels), _geometry(fr)
+class Pen(NamedTuple):
+    """What every part of a frame draws with: the axes, points per cell, line width, number fonts, and the
+    cells collected per style (drawn at the end as one collection per style: fast for 32x32)."""
+
+    ax: object
+    pt: float
+    lw: float
+    in_size: float
+    out_size: float
+    cells: dict
+
+    def text(self, x, y, s, font, **kw):
+        kw = {"ha": "left", "va": "center", "color": INK, **kw}
+        self.ax.text(x, y, s, fontsize=FONT[font] * self.pt, parse_math=False, **kw)
+
+    def number(self, x, y, s, size, **kw):
+        self.ax.text(x + 0.5, y + 0.5, s, ha="center", va="center", zorder=5, parse_math=False, fontsize=size,
+                     **{"color": INK, **kw})
+
+    def cell(self, x, y, style):
+        self.cells[style].append(((x, y), (x + 1, y), (x + 1, y + 1), (x, y + 1)))
+
+    def box(self, x, y, w, h, edge, width, **kw):
+        self.ax.add_artist(Rectangle((x, y), w, h, facecolor="none", edgecolor=edge,
+                                     linewidth=self.lw * width, **{"zorder": 4, **kw}))
+
+
+def _pen(ax, fr, lay):
     ax.clear()
     ax.set_axis_off()
     ax.set_xlim(0, lay.width)
@@ -319,121 +272,116 @@ def draw_frame(ax, fr, t, still=False, stack_channels=False):
     box = ax.get_position()
     fig_w, fig_h = ax.figure.get_size_inches()
     pt = min(box.width * fig_w * 72 / lay.width, box.height * fig_h * 72 / lay.height)  # points per cell
-    lw = max(pt / 30, 0.5)
-    in_size, out_size = _number_sizes(fr, pt)
+    return Pen(ax, pt, max(pt / 30, 0.5), *_number_sizes(fr, pt), defaultdict(list))
 
-    def text(x, y, s, font, **kw):
-        kw = {"ha": "left", "va": "center", "color": INK, **kw}
-        ax.text(x, y, s, fontsize=FONT[font] * pt, parse_math=False, **kw)
 
-    grid = defaultdict(list)  # style -> cells; drawn as one collection per style (fast for 32x32)
+DRAWN = {"input": "input", "unread": "unread", "padding": "padding", "overhang": "overhang"}
 
-    def cell(x, y, style):
-        grid[style].append(((x, y), (x + 1, y), (x + 1, y + 1), (x, y + 1)))
 
-    for i, line in enumerate(_wrap(title(fr), lay.wrap)):
-        text(0.3, 0.35 + (i + 0.5) * LINE, line, "title", weight="bold")
-
-    current = fr.steps[0][t] if t < n else None
-    pad_text = "\u2212∞" if fr.params.mode == "max" else "0"
+def _draw_input(pen, fr, plane, at, left, top, label):
+    """Input area: input cells (grey if never read), the padding ring, the ceil_mode overhang."""
     H, W = fr.input_hw
-    for channel, plane in enumerate(fr.planes):
-        dx, dy = lay.offsets[channel]
-        left, top = 0.5 + dx, lay.grid_top + dy
-        in_label, out_label = _grid_labels(fr, channel)
+    pad = explain.pad_text(fr.scene)
+    pen.text(left, top - 0.72, label, "label", weight="bold")
+    for (r, c), kind in fr.scene.kinds.items():
+        x, y = at(r, c)
+        pen.cell(x, y, DRAWN[kind])
+        if kind in ("input", "unread"):
+            pen.number(x, y, minus(fmt(plane[r][c])), pen.in_size, color=MUTED if kind == "unread" else INK)
+        elif kind == "padding":
+            pen.number(x, y, pad, pen.in_size, color=MUTED)
+    for c in range(W):
+        pen.text(at(0, c)[0] + 0.5, top - 0.2, str(c), "index", ha="center", color=MUTED)
+    for r in range(H):
+        pen.text(left - 0.12, at(r, 0)[1] + 0.5, str(r), "index", ha="right", color=MUTED)
 
-        def at(r, c, left=left, top=top):
-            return left + c - geo.cmin, top + r - geo.rmin
 
-        # Input area: input cells (grey if never read), the padding ring, the ceil_mode overhang.
-        text(left, top - 0.72, in_label, "label", weight="bold")
-        for r in range(geo.rmin, geo.rmin + geo.rows):
-            for c in range(geo.cmin, geo.cmin + geo.cols):
-                x, y = at(r, c)
-                if 0 <= r < H and 0 <= c < W:
-                    s = _minus(fmt(plane[r][c]))
-                    unread = (r, c) in geo.unread
-                    cell(x, y, "unread" if unread else "input")
-                    ax.text(x + 0.5, y + 0.5, s, ha="center", va="center", zorder=5, parse_math=False,
-                            fontsize=in_size, color=MUTED if unread else INK)
-                elif (r, c) in geo.overhang:
-                    cell(x, y, "overhang")
-                elif r < H + fr.params.padding[0] and c < W + fr.params.padding[1]:
-                    cell(x, y, "padding")
-                    ax.text(x + 0.5, y + 0.5, pad_text, ha="center", va="center", zorder=5,
-                            parse_math=False, fontsize=in_size, color=MUTED)
-        for c in range(W):
-            text(at(0, c)[0] + 0.5, top - 0.2, str(c), "index", ha="center", color=MUTED)
-        for r in range(H):
-            text(left - 0.12, at(r, 0)[1] + 0.5, str(r), "index", ha="right", color=MUTED)
-
-        # Output grid: filled up to step t; the current cell highlighted like the window.
-        ox, oy = left + lay.out_left, lay.out_top + dy
-        text(ox, top - 0.72, out_label, "label", weight="bold")
-        for i, step in enumerate(fr.steps[channel]):
-            x, y = ox + step.out_col, oy + step.out_row
-            if i > t:
-                cell(x, y, "pending")
-                continue
-            cell(x, y, "current" if i == t else "done")
-            s = _minus(fmt(step.result))
-            ax.text(x + 0.5, y + 0.5, s, ha="center", va="center", zorder=5, parse_math=False,
-                    fontsize=out_size, color=INK, weight="bold" if i == t else "normal")
-        for c in range(fr.out_hw[1]):
-            text(ox + c + 0.5, top - 0.2, str(c), "index", ha="center", color=MUTED)
-        for r in range(fr.out_hw[0]):
-            text(ox - 0.12, oy + r + 0.5, str(r), "index", ha="right", color=MUTED)
-        if current is None:
+def _draw_output(pen, fr, steps, t, ox, oy, top, label):
+    """Output grid: filled up to step t; the current cell highlighted like the window."""
+    pen.text(ox, top - 0.72, label, "label", weight="bold")
+    for i, step in enumerate(steps):
+        x, y = ox + step.out_col, oy + step.out_row
+        if i > t:
+            pen.cell(x, y, "pending")
             continue
+        pen.cell(x, y, "current" if i == t else "done")
+        pen.number(x, y, minus(fmt(step.result)), pen.out_size, weight="bold" if i == t else "normal")
+    for c in range(fr.out_hw[1]):
+        pen.text(ox + c + 0.5, top - 0.2, str(c), "index", ha="center", color=MUTED)
+    for r in range(fr.out_hw[0]):
+        pen.text(ox - 0.12, oy + r + 0.5, str(r), "index", ha="right", color=MUTED)
 
-        # The window: its taps (dilation leaves holes), its outline, the max; its output cell.
-        step = fr.steps[channel][t]
+
+def _draw_window(pen, fr, step, at, out_cell):
+    """The window: its taps (dilation leaves holes), its outline, the max; its output cell."""
+    for tap in step.cells:
+        x, y = at(tap.row, tap.col)
+        pen.ax.add_artist(Rectangle((x, y), 1, 1, facecolor=SKY, alpha=0.45, edgecolor="none", zorder=2))
+    rows, cols = [tap.row for tap in step.cells], [tap.col for tap in step.cells]
+    x0, y0 = at(min(rows), min(cols))
+    x1, y1 = at(max(rows) + 1, max(cols) + 1)
+    dilated = fr.params.dilation != (1, 1)
+    pen.box(x0, y0, x1 - x0, y1 - y0, BLUE, 1.5 if dilated else 3.2,
+            linestyle=(0, (3, 2)) if dilated else "solid")
+    if dilated:
         for tap in step.cells:
-            x, y = at(tap.row, tap.col)
-            ax.add_artist(Rectangle((x, y), 1, 1, facecolor=SKY, alpha=0.45, edgecolor="none", zorder=2))
-        rows = [tap.row for tap in step.cells]
-        cols = [tap.col for tap in step.cells]
-        x0, y0 = at(min(rows), min(cols))
-        x1, y1 = at(max(rows) + 1, max(cols) + 1)
-        dilated = fr.params.dilation != (1, 1)
-        ax.add_artist(Rectangle((x0, y0), x1 - x0, y1 - y0, facecolor="none", edgecolor=BLUE, zorder=4,
-                               linewidth=lw * (1.5 if dilated else 3.2),
-                               linestyle=(0, (3, 2)) if dilated else "solid"))
-        if dilated:
-            for tap in step.cells:
-                x, y = at(tap.row, tap.col)
-                ax.add_artist(Rectangle((x, y), 1, 1, facecolor="none", edgecolor=BLUE,
-                                       linewidth=lw * 2.4, zorder=4))
-        if step.argmax is not None:
-            x, y = at(*step.argmax)
-            ax.add_artist(Rectangle((x + 0.1, y + 0.1), 0.8, 0.8, facecolor="none", edgecolor=VERMILLION,
-                                    linewidth=lw * 2.6, zorder=4.5))
-        ox_cell, oy_cell = ox + step.out_col, oy + step.out_row
-        ax.add_artist(Rectangle((ox_cell, oy_cell), 1, 1, facecolor="none", edgecolor=BLUE, zorder=4,
-                               linewidth=lw * 3.2))
+            pen.box(*at(tap.row, tap.col), 1, 1, BLUE, 2.4)
+    if step.argmax is not None:
+        x, y = at(*step.argmax)
+        pen.box(x + 0.1, y + 0.1, 0.8, 0.8, VERMILLION, 2.6, zorder=4.5)
+    pen.box(*out_cell, 1, 1, BLUE, 3.2)
 
-    for style, cells in grid.items():
-        face, edge, hatch = STYLES[style]
-        ax.add_collection(PolyCollection(cells, facecolor=face, edgecolor=edge, hatch=hatch, linewidth=lw,
-                                         linestyle=(0, (2, 2)) if style == "overhang" else "solid",
-                                         zorder=1), autolim=False)
 
-    # The arithmetic of this step, then the legend.
+def _draw_channel(pen, fr, lay, geo, channel, t):
+    dx, dy = lay.offsets[channel]
+    left, top = 0.5 + dx, lay.grid_top + dy
+    in_label, out_label = _grid_labels(fr, channel)
+
+    def at(r, c):
+        return left + c - geo.cmin, top + r - geo.rmin
+
+    _draw_input(pen, fr, fr.planes[channel], at, left, top, in_label)
+    ox, oy = left + lay.out_left, lay.out_top + dy
+    _draw_output(pen, fr, fr.steps[channel], t, ox, oy, top, out_label)
+    if t < fr.n_steps:
+        step = fr.steps[channel][t]
+        _draw_window(pen, fr, step, at, (ox + step.out_col, oy + step.out_row))
+
+
+def _draw_words(pen, fr, lay, t):
+    """The title, the arithmetic of this step, then the legend."""
+    for i, line in enumerate(_wrap(title(fr), lay.wrap)):
+        pen.text(0.3, 0.35 + (i + 0.5) * LINE, line, "title", weight="bold")
     y = lay.text_top
     for line in text_lines(fr, t):
         for part in _wrap(line, lay.wrap):
-            text(0.3, y + LINE / 2, _minus(part), "text")
+            pen.text(0.3, y + LINE / 2, minus(part), "text")
             y += LINE
     for x, y, style, label in lay.legend:
         kw = {"linestyle": (0, (2, 2))} if style == "overhang" else {}
-        if style == "argmax":
-            kw = {"linewidth": lw * 2.4}
-        if style in ("window", "current"):
-            kw = {"linewidth": lw * 2.4}
-        ax.add_artist(Rectangle((x, y + 0.1), 0.42, 0.42, zorder=3,
-                               **{**dict(zip(("facecolor", "edgecolor", "hatch"), STYLES[style],
-                                             strict=True)), "linewidth": lw, **kw}))
-        text(x + 0.55, y + 0.31, _minus(label), "legend")
+        if style in ("argmax", "window", "current"):
+            kw = {"linewidth": pen.lw * 2.4}
+        face, edge, hatch = STYLES[style]
+        pen.ax.add_artist(Rectangle((x, y + 0.1), 0.42, 0.42, zorder=3, facecolor=face, edgecolor=edge,
+                                    hatch=hatch, **{"linewidth": pen.lw, **kw}))
+        pen.text(x + 0.55, y + 0.31, minus(label), "legend")
+
+
+def draw_frame(ax, fr, t, still=False, stack_channels=False):
+    """Draw frame t of fr (from `frames`) onto ax, clearing it first. Works on any axes size.
+    still=False keeps the layout of every frame identical (animations); True fits frame t alone.
+    stack_channels=True puts channels one above the other instead of side by side."""
+    _check_t(fr, t)
+    lay, geo = layout(fr, t if still else None, stack_channels), _geometry(fr)
+    pen = _pen(ax, fr, lay)
+    for channel in range(len(fr.planes)):
+        _draw_channel(pen, fr, lay, geo, channel, t)
+    for style, cells in pen.cells.items():
+        face, edge, hatch = STYLES[style]
+        ax.add_collection(PolyCollection(cells, facecolor=face, edgecolor=edge, hatch=hatch, linewidth=pen.lw,
+                                         linestyle=(0, (2, 2)) if style == "overhang" else "solid",
+                                         zorder=1), autolim=False)
+    _draw_words(pen, fr, lay, t)
 
 
 def frame_figure(fr, t=0, still=True, stack_channels=False, cell_inches=CELL_INCHES):
@@ -467,5 +415,5 @@ def frame_png(X, t=0, kernel_size=2, stride=None, padding=0, dilation=1, ceil_mo
     return png_bytes(fig, min(dpi, max_width / fig.get_figwidth()))
 
 
-__all__ = ["Frames", "draw_frame", "frame_figure", "frame_png", "frames", "layout", "png_bytes", "size_line",
+__all__ = ["Frames", "draw_frame", "frame_figure", "frame_png", "frames", "layout", "png_bytes",
            "text_lines", "title"]

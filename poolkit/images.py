@@ -16,12 +16,12 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from .draw import BLUE, CELL_INCHES, DPI, FONT, LINE, RC, draw_frame, frame_figure, frames, layout, png_bytes
+from .explain import LECTURE_X
 
 IMAGES = Path(__file__).resolve().parent.parent / "Images"
 STEP_SECONDS = 0.8  # one window position per frame
 END_FRAMES = 4  # the finished output stays 4 x 0.8 s before the loop restarts
 
-LECTURE_X = torch.arange(9.0).reshape(3, 3)  # the lecture's [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
 D2L_X = torch.arange(16.0).reshape(4, 4)  # d2l's padding/stride example
 # CS231n's max pooling example: max keeps each quarter's strongest value, avg smooths it out.
 CONTRAST_X = torch.tensor([[1.0, 1, 2, 4], [5, 6, 7, 8], [3, 2, 1, 0], [1, 2, 3, 4]])

@@ -165,7 +165,8 @@ def _divisor_override(value, spec):
                                "e.g. divisor_override=1 (sum pooling) or None (divide by the window size).")
     if value == 0:
         raise PoolingValueError("divisor_override", value, "every window sum would be divided by zero.",
-                                "use a non-zero int (1 gives sum pooling) or None (divide by the window size).")
+                                "use a non-zero int (1 gives sum pooling) or None "
+                                "(divide by the window size).")
     return value
 
 
@@ -256,7 +257,8 @@ def axis_sizes(input_hw, params):
             "kernel_size", params.kernel,
             f"the window does not fit. The window spans {extent[0]}x{extent[1]} cells "
             f"(dilation*(kernel_size-1)+1) but the padded input is only {padded[0]}x{padded[1]} (input "
-            f"{input_hw[0]}x{input_hw[1]}, padding={params.padding}), so the output would be {hw[0]}x{hw[1]}.",
+            f"{input_hw[0]}x{input_hw[1]}, padding={params.padding}), "
+            f"so the output would be {hw[0]}x{hw[1]}.",
             "use a smaller kernel_size or dilation, or a larger input.", shown=f"kernel_size={params.kernel}")
     return axes
 

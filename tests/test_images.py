@@ -97,13 +97,13 @@ def test_every_frame_draws_the_trace_numbers(X, params):
 
 def test_frames_come_from_trace_not_recomputed(monkeypatch):
     """Change what trace returns: the drawing must show the changed numbers."""
-    real_trace = draw.trace
+    real_steps = draw.steps_of
 
     def shifted(*args, **kwargs):
         return [s._replace(result=s.result + 1000, formula=f"{s.formula} (+1000)")
-                for s in real_trace(*args, **kwargs)]
+                for s in real_steps(*args, **kwargs)]
 
-    monkeypatch.setattr(draw, "trace", shifted)
+    monkeypatch.setattr(draw, "steps_of", shifted)
     fr = frames(X3, kernel_size=2, stride=1)
     texts = drawn_texts(fr, 3)
     assert {"1004", "1005", "1007", "1008"} <= set(texts)
@@ -114,11 +114,14 @@ def test_text_lines_explain_the_divisor():
     ceil = frames(torch.ones(6, 6), kernel_size=3, stride=2, padding=1, ceil_mode=True, mode="avg")
     last = text_lines(ceil, ceil.n_steps - 1)
     assert last[0] == "Step 16 of 16: Y[3, 3] = (1 + 0 + 0 + 0) / 4 = 0.25"
-    assert "5 ceil_mode overhang cells never do" in last[1]
+    assert "÷ 4 = 1 input cell + 3 padding zeros" in last[1]
+    assert "the 5 ceil_mode overhang cells (beyond the padding) never count" in last[1]
     override = frames(X4, kernel_size=2, mode="avg", divisor_override=1)
     assert "divisor_override=1" in text_lines(override, 0)[1]
     assert text_lines(frames(X3, kernel_size=2, stride=1), 4) == [
-        "Done: 4 windows, 4 output values", "Output size: floor((3 + 2*0 - 2) / 1) + 1 = 2"]
+        "Done: 4 windows, 4 output values",
+        "H_out = ⌊(H + 2p − d·(k−1) − 1) / s⌋ + 1 = ⌊(3 + 2·0 − 1·(2−1) − 1) / 1⌋ + 1 = 2",
+        "W_out = ⌊(W + 2p − d·(k−1) − 1) / s⌋ + 1 = ⌊(3 + 2·0 − 1·(2−1) − 1) / 1⌋ + 1 = 2"]
 
 
 @pytest.mark.parametrize("X", [X3, torch.stack((X4, X4 + 1)), torch.arange(6).reshape(2, 3)])
@@ -145,7 +148,7 @@ def test_frame_png_rejects_invalid_parameters(params, message):
 def test_frame_png_rejects_bad_t_and_shapes():
     with pytest.raises(ValueError, match="0 <= t <= 4"):
         frame_png(X3, 5, kernel_size=2, stride=1)
-    with pytest.raises(ValueError, match=r"\(H, W\) or \(C, H, W\)"):
+    with pytest.raises(ValueError, match=r"\(H, W\) plane or one \(C, H, W\)"):
         frame_png(X3.reshape(1, 1, 3, 3), 0, kernel_size=2)
 
 
@@ -234,9 +237,9 @@ def test_size_line_ends_in_output_shape():
         if p > k // 2 or d * (k - 1) + 1 > n + 2 * p:
             continue
         fr = frames(torch.zeros(n, n + 1), kernel_size=k, stride=s, padding=p, dilation=d, ceil_mode=ceil)
-        line = text_lines(fr, fr.n_steps)[-1]
-        ends = [int(x) for x in re.findall(r"= (\d+)(?: \(|;|$)", line)]
-        assert ends == list(output_shape((n, n + 1), k, s, p, d, ceil)), line
+        lines = text_lines(fr, fr.n_steps)[-2:]
+        ends = [int(re.findall(r"(?:= |→ )(\d+)", line)[-1]) for line in lines]
+        assert ends == list(output_shape((n, n + 1), k, s, p, d, ceil)), lines
 
 
 def test_stacked_channels_show_the_same_numbers():

@@ -7,6 +7,7 @@ poolkit. The browser side (drawing, playing) is checked in test_browser.py.
 import json
 import math
 import re
+import time
 
 import pytest
 import torch
@@ -40,42 +41,50 @@ def torch_divisors(X, p):
     return (n_in / mean).round().long()
 
 
+def full(grid):
+    """A synced grid's full texts, flat: the cell texts, with the rounded ones replaced."""
+    return [grid["full"].get(k, text) for k, text in enumerate(grid["text"])]
+
+
+def note(s, t):
+    """The note of step t (the state sends each distinct note once)."""
+    return s["notes"][s["note"][t]] if s["note"] else s["notes"][0]
+
+
 def check_against_torch(X, **params):
     """Every step of the widget's state equals torch: values, argmax/index, divisor, input/output grids."""
     p = {**DEFAULTS, **params}
     w = SlidingWindow(X, **p)
-    assert w.error == "", w.error
+    assert w.error == {}, w.error
     s = w.state
     X3 = X if X.dim() == 3 else X[None]
     C, H, W = X3.shape
     Y, indices = torch_pool(X3, p)
     assert s["shape"] == [C, H, W] and s["out"] == list(Y.shape[-2:])
     json.dumps(s, allow_nan=False)  # the kernel must be able to send it: no NaN/inf numbers inside
-    steps = s["steps"]
-    assert [step["at"] for step in steps] == [[i, j] for i in range(Y.shape[1]) for j in range(Y.shape[2])]
+    n = Y.shape[1] * Y.shape[2]
     divisors = torch_divisors(X3, p) if p["mode"] == "avg" else None
     for c in range(C):
         ch = s["channels"][c]
-        assert ch["input_full"] == [[fmt(v) for v in row] for row in X3[c].tolist()]
-        assert ch["output_full"] == [[fmt(v) for v in row] for row in Y[c].tolist()]
-        assert ch["output"] == [[cell_text(v) for v in row] for row in Y[c].tolist()]
-        for t, step in enumerate(steps):
-            i, j = step["at"]
-            mine = step["ch"][c]
-            assert mine["formula"].endswith(f"= {fmt(Y[c, i, j].item())}"), (t, mine["formula"])
+        assert full(ch["input"]) == [fmt(v) for row in X3[c].tolist() for v in row]
+        assert full(ch["output"]) == [fmt(v) for row in Y[c].tolist() for v in row]
+        assert ch["output"]["text"] == [cell_text(v) for row in Y[c].tolist() for v in row]
+        assert len(ch["formula"]) == len(ch["argmax"]) == n
+        for t in range(n):
+            i, j = divmod(t, Y.shape[2])
+            formula = ch["formula"][t]
+            assert formula.endswith(f"= {fmt(Y[c, i, j].item())}"), (t, formula)
             if p["mode"] == "max":
                 index = indices[c, i, j].item()
-                if mine["argmax"] is None:  # a window of padding only: torch returns -inf
+                if ch["argmax"][t] == -1:  # a window of padding only: torch returns -inf
                     assert Y[c, i, j].item() == -math.inf
                 else:
-                    r, col = mine["argmax"]
-                    assert r * W + col == index, (t, mine)
-                    assert f"index {index} = {r}·{W} + {col}" in mine["note"]
+                    assert ch["argmax"][t] == index, (t, formula)
             else:
-                divisor = int(re.search(r" / \(?(-?\d+)\)? = ", mine["formula"]).group(1))
+                divisor = int(re.search(r" / \(?(-?\d+)\)? = ", formula).group(1))
                 if divisors[i, j] > 0:  # (a window with no input cell cannot be measured this way)
-                    assert divisor == divisors[i, j].item(), (t, mine["formula"], step["note"])
-                assert f"÷ {divisor}" in step["note"]
+                    assert divisor == divisors[i, j].item(), (t, formula, note(s, t))
+                assert f"÷ {divisor}" in note(s, t)
     # gradient routing: d(sum Y)/dX from the trace equals torch's autograd. (A window of padding only
     # can get an index outside the plane; torch's backward then aborts the process, so skip those.)
     inside = indices is None or bool(((indices >= 0) & (indices < H * W)).all())
@@ -84,14 +93,14 @@ def check_against_torch(X, **params):
         Yg, _ = torch_pool(Xg, p)
         Yg.sum().backward()
         for c in range(C):
-            grid = s["channels"][c]["grad_full"]
-            mine = torch.tensor([[float(v) for v in row] for row in grid], dtype=torch.float64)
+            mine = torch.tensor([float(v) for v in full(s["channels"][c]["grad"])], dtype=torch.float64)
+            mine = mine.reshape(H, W)
             torch.testing.assert_close(mine, Xg.grad[c], rtol=1e-3, atol=1e-4, equal_nan=True)
     # the PyTorch line is runnable and gives the same output
     module = eval(s["pytorch"], {"nn": torch.nn})
     assert torch.equal(module(X3[None])[0], Y) or torch.allclose(module(X3[None])[0], Y, equal_nan=True)
     # the size formula ends with torch's output size
-    assert [int(re.findall(r"(?:= |→ )(\d+)", line)[-1]) for line in s["shape_formula"]] == list(Y.shape[-2:])
+    assert [int(re.findall(r"(?:= |→ )(\d+)", line)[-1]) for line in s["size_lines"]] == list(Y.shape[-2:])
     return w
 
 
@@ -153,7 +162,7 @@ def test_random_settings_equal_torch(case):
         torch_pool(X, {**DEFAULTS, **params})
     except RuntimeError:  # torch rejects it (window does not fit): the widget must say so, not crash
         w = SlidingWindow(X, **params)
-        assert w.error and "Fix" in w.error and w.state == {}
+        assert w.error["fix"] and w.error["rule"] and w.state == {}
         return
     check_against_torch(X, **params)
 
@@ -166,6 +175,7 @@ BAD = [
     (dict(mode="avg", divisor_override=0), "divisor_override"),
     (dict(divisor_override=2), "divisor_override"),  # max pooling has no divisor
     (dict(mode="min"), "mode"),
+    (dict(mode=["max"]), "mode"),
     (dict(kernel_size="2"), "kernel_size"),
     (dict(kernel_size=[2, None]), "kernel_size"),  # what the browser sends for an emptied field
     (dict(stride=1.5), "stride"),
@@ -176,7 +186,9 @@ BAD = [
 @pytest.mark.parametrize(("params", "name"), BAD, ids=[b[1] + str(i) for i, b in enumerate(BAD)])
 def test_invalid_parameters_set_error_and_raise_nothing(params, name):
     w = SlidingWindow(**params)  # must not raise
-    assert name in w.error and "Fix:" in w.error
+    assert w.error["parameter"] == name and w.error["value"].startswith(name)
+    assert w.error["rule"] and w.error["fix"] and "Fix:" in w.error["message"]
+    assert "Invalid parameters" in w.error["title"]
     assert w.state == {}
     bundle, _ = w._repr_mimebundle_()
     assert "image/png" not in bundle and name in bundle["text/plain"]
@@ -186,7 +198,22 @@ def test_invalid_inputs_set_error():
     for X, words in [(torch.zeros(2, 1, 3, 3), "(N, C, H, W)"), ([[1, 2], [3]], "nested list"),
                      (torch.tensor([[1, 2], [2, 2]]), "truncates"), (torch.zeros(0, 3), "shape")]:
         w = SlidingWindow(X, mode="avg" if isinstance(X, torch.Tensor) and X.dtype == torch.int64 else "max")
-        assert words in w.error and "Fix" in w.error, (X, w.error)
+        assert w.error["parameter"] == "X" and words in w.error["message"], (X, w.error)
+
+
+def test_too_large_input_gets_a_message_naming_size_and_fix_fast():
+    start = time.perf_counter()
+    w = SlidingWindow(torch.rand(3, 300, 300))
+    assert time.perf_counter() - start < 0.1 * 5  # the 100 ms budget, with room for a loaded machine
+    assert w.state == {} and "Too large" in w.error["title"]
+    assert w.error["value"] == "X is 3×300×300" and "270,000 cells" in w.error["rule"]
+    assert "X[:, ::" in w.error["fix"] and "from_photo(size=32)" in w.error["fix"]
+    # the fix it names really fits
+    step = int(re.search(r"::(\d+)\]", w.error["fix"]).group(1))
+    assert SlidingWindow(torch.rand(3, 300, 300)[:, ::step, ::step]).error == {}
+    fix = SlidingWindow(torch.rand(300, 300)).error["fix"]
+    assert fix.startswith("show a smaller view, e.g. X[::5, ::5]")
+    assert SlidingWindow(torch.rand(64, 64)).error == {}  # the largest plane drawn cell by cell
 
 
 def test_a_parameter_change_recomputes_and_a_fix_clears_the_error():
@@ -194,38 +221,50 @@ def test_a_parameter_change_recomputes_and_a_fix_clears_the_error():
     assert w.state["out"] == [1, 1]  # stride defaults to kernel_size, as in PyTorch
     w.stride = 1
     assert w.state["out"] == [2, 2]
-    assert [row for row in w.state["channels"][0]["output"]] == [["4", "5"], ["7", "8"]]  # d2l's answer
+    assert w.state["channels"][0]["output"]["text"] == ["4", "5", "7", "8"]  # d2l's answer
     w.padding = 3
-    assert "padding" in w.error and w.state == {}
+    assert w.error["parameter"] == "padding" and w.state == {}
     w.padding = 1
-    assert w.error == "" and w.state["out"] == [4, 4]
+    assert w.error == {} and w.state["out"] == [4, 4]
     w.mode = "avg"
-    assert w.state["pad_label"] == "0" and w.state["pytorch"].startswith("nn.AvgPool2d(")
+    assert w.state["pad"] == "0" and w.state["pytorch"].startswith("nn.AvgPool2d(")
     w.X = torch.ones(2, 5, 5)
-    assert w.state["shape"] == [2, 5, 5] and len(w.state["names"]) == 2
+    assert w.state["shape"] == [2, 5, 5] and len(w.state["labels"]) == 2
 
 
 def test_lists_become_float_so_avg_works():
     w = SlidingWindow([[0, 1, 2], [3, 4, 5], [6, 7, 8]], kernel_size=2, stride=1, mode="avg")
-    assert w.error == "" and w.state["channels"][0]["output"] == [["2", "3"], ["5", "6"]]
+    assert w.error == {} and w.state["channels"][0]["output"]["text"] == ["2", "3", "5", "6"]
 
 
 def test_notes_explain_padding_overhang_divisor_and_floor():
     w = SlidingWindow(torch.ones(6, 6), kernel_size=3, stride=2, padding=1, ceil_mode=True, mode="avg")
-    last = w.state["steps"][-1]
-    assert last["ch"][0]["formula"] == "(1 + 0 + 0 + 0) / 4 = 0.25"
-    assert "overhang" in last["note"] and "÷ 4" in last["note"]
-    assert any(k == "o" for _, _, k in last["cells"])
+    s = w.state
+    assert s["channels"][0]["formula"][-1] == "(1 + 0 + 0 + 0) / 4 = 0.25"
+    assert "overhang" in note(s, 15) and "÷ 4" in note(s, 15)
+    assert "o" in s["kinds"] and "p" in s["kinds"]
     w = SlidingWindow(-ARANGE - 1, kernel_size=3, stride=2, padding=1)
-    assert "−∞" in w.state["steps"][0]["note"] and w.state["pad_label"] == "−∞"
+    assert "−∞" in note(w.state, 0) and w.state["pad"] == "−∞"
     w = SlidingWindow(torch.ones(25, 25))
-    assert len(w.state["unread"]) == 49 and "floor mode drops row 24 and column 24" in w.state["unread_note"]
+    assert w.state["kinds"].count("u") == 49
+    assert "floor mode drops row 24 and column 24" in w.state["unread_note"]
     w = SlidingWindow(torch.ones(6, 6), kernel_size=2, stride=3)  # ceil_mode would not help here
     assert "no window reaches row 5" in w.state["unread_note"] and "ceil_mode" not in w.state["unread_note"]
     w = SlidingWindow(torch.ones(5, 5), kernel_size=2, stride=2, padding=1, ceil_mode=True)
-    assert "→ 3" in w.state["shape_formula"][0]
+    assert "→ 3" in w.state["size_lines"][0]
     w = SlidingWindow(torch.tensor([[1.0, 5.0], [5.0, 1.0]]))
-    assert "tie" in w.state["steps"][0]["ch"][0]["note"]
+    assert "tie" in w.state["channels"][0]["remarks"][0]
+    assert "{index}" in w.text["index"]  # the browser fills the index note from the winner
+
+
+def test_geometry_is_sent_per_axis():
+    """The browser gets each window's rows and columns and each input cell's readers, per axis."""
+    w = SlidingWindow(torch.arange(16.0).reshape(4, 4), kernel_size=2, stride=1)
+    s = w.state
+    assert s["win_rows"] == [[0, 1], [1, 2], [2, 3]] and s["win_cols"] == s["win_rows"]
+    assert s["row_readers"] == [[0], [0, 1], [1, 2], [2]]
+    w = SlidingWindow(torch.arange(49.0).reshape(7, 7), kernel_size=2, stride=2, dilation=2)
+    assert w.state["win_rows"] == [[0, 2], [2, 4], [4, 6]] and w.state["dilated"]
 
 
 def test_mimebundle_has_png_and_text():
@@ -258,18 +297,16 @@ def test_a_cell_reads_like_the_formula():
     X = torch.stack([torch.arange(16.0).reshape(4, 4), torch.arange(16.0).reshape(4, 4) + 1])
     w = SlidingWindow(X, kernel_size=3, stride=2, padding=1, mode="avg")
     s = w.state
-    for t, step in enumerate(s["steps"]):
-        i, j = step["at"]
-        for c, ch in enumerate(s["channels"]):
-            result = step["ch"][c]["formula"].split(" = ")[-1]
-            assert result == ch["output"][i][j] == ch["output_full"][i][j], t
-    assert [s["channels"][c]["output"][0][0] for c in range(2)] == ["1.111", "1.556"]
+    for c, ch in enumerate(s["channels"]):
+        for t, formula in enumerate(ch["formula"]):
+            assert formula.split(" = ")[-1] == ch["output"]["text"][t] == full(ch["output"])[t], (c, t)
+    assert [s["channels"][c]["output"]["text"][0] for c in range(2)] == ["1.111", "1.556"]
     assert s["rounded"] is False
     # a number longer than a cell holds is rounded, and the state says so (the legend and tooltip explain)
     w = SlidingWindow(torch.tensor([[-0.0087314, -0.24037], [0.25, 123456.0]]), kernel_size=1)
-    ch = w.state["channels"][0]
-    assert ch["input"] == [["-9e-3", "-0.2404"], ["0.25", "1e5"]]
-    assert ch["input_full"] == [["-0.008731", "-0.2404"], ["0.25", "1.235e+05"]]
+    grid = w.state["channels"][0]["input"]
+    assert grid["text"] == ["-9e-3", "-0.2404", "0.25", "1e5"]
+    assert full(grid) == ["-0.008731", "-0.2404", "0.25", "1.235e+05"]
     assert w.state["rounded"] is True
     assert all(len(cell_text(v)) <= CELL_CHARS for v in (
         1 / 3, -2 / 3, 12.345, -123.45, 1e-7, -1e9, math.nan))
@@ -279,19 +316,19 @@ def test_shading_range_is_sent_for_the_legend():
     w = SlidingWindow(torch.arange(16.0).reshape(4, 4), kernel_size=2, stride=1)
     ch = w.state["channels"][0]
     assert ch["range"] == ["0", "15"] and ch["grad_range"] == ["0", "1"]  # each window wins once
-    assert ch["input_shade"][0][0] == 0 and ch["input_shade"][3][3] == 1  # brightest = largest
+    assert ch["input"]["shade"][0] == 0 and ch["input"]["shade"][15] == 100  # brightest = largest
     w = SlidingWindow(torch.tensor([[-math.inf, 2.0], [math.nan, 4.0]]), kernel_size=1)
     assert w.state["channels"][0]["range"] == ["2", "4"]  # -inf and NaN are drawn specially, not scaled
     ch = SlidingWindow(torch.ones(3, 3), kernel_size=3, padding=1, stride=1, mode="avg").state["channels"][0]
-    assert ch["input_shade"] == [[1.0] * 3] * 3  # a constant plane: nothing to compare, all white
-    assert ch["output_shade"] == [[1.0] * 3] * 3
+    assert ch["input"]["shade"] == [100] * 9  # a constant plane: nothing to compare, all white
+    assert ch["output"]["shade"] == [100] * 9
     ch = SlidingWindow(torch.arange(9.0).reshape(3, 3) + 1, kernel_size=3, padding=1, stride=1,
                        mode="avg").state["channels"][0]
-    assert ch["output_full"][0][0] == "1.333" and ch["output_shade"][0][0] == 0.042  # (1.333 - 1) / 8
-    assert all(0 <= v <= 1 for row in ch["output_shade"] for v in row)
+    assert full(ch["output"])[0] == "1.333" and ch["output"]["shade"][0] == 4  # (1.333 - 1) / 8
+    assert all(0 <= v <= 100 for v in ch["output"]["shade"])
     ch = SlidingWindow(torch.tensor([[4.0, 8.0], [8.0, 8.0]]), kernel_size=2, padding=1, stride=1,
                        mode="avg").state["channels"][0]
-    assert ch["output_full"][0][0] == "1" and ch["output_shade"][0][0] == 0.0  # below the min 4: clamped
+    assert full(ch["output"])[0] == "1" and ch["output"]["shade"][0] == 0  # below the min 4: clamped
 
 
 @pytest.mark.parametrize(("name", "value", "shown"), [
@@ -302,7 +339,13 @@ def test_shading_range_is_sent_for_the_legend():
 ])
 def test_per_axis_values_read_as_pytorch_takes_them(name, value, shown):
     w = SlidingWindow(**{name: value})
-    assert w.error.startswith(shown) and "[" not in w.error, w.error
+    assert w.error["value"] == shown and "[" not in w.error["message"], w.error
     w = SlidingWindow()
     setattr(w, name, value)  # as the browser sets it
-    assert w.error.startswith(shown)
+    assert w.error["value"] == shown
+
+
+def test_the_browser_gets_its_strings_from_the_catalogue():
+    w = SlidingWindow()
+    assert "Binder" in w.text["no_kernel"] and "开始" in w.text["no_kernel"]
+    assert [m for m, _ in w.modes] == ["max", "avg"]

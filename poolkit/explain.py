@@ -1,0 +1,445 @@
+"""From a trace to a scene: what every drawn cell is, and every sentence a learner reads about it.
+
+`scene(X, **pool_params)` traces every channel once (poolkit.reference.tabulate) and works out the drawing:
+the area to draw (input, padding ring, ceil_mode overhang), the kind of each cell, which outputs read each
+input, and the notes. poolkit.draw (matplotlib) and poolkit.widget (the browser) both render a Scene;
+neither recomputes geometry or writes its own sentences.
+
+TEXT is the one catalogue of learner-facing strings, each in Chinese and English. The widget shows both
+("窗口 window"); figures show English only (a learner's matplotlib may have no CJK font).
+"""
+
+import functools
+import math
+from typing import NamedTuple
+
+import torch
+
+from .params import PoolingTypeError, PoolingValueError, check_input, make_params, size_text
+from .reference import fmt, steps_of, tabulate
+
+LECTURE_X = torch.arange(9.0).reshape(3, 3)  # the lecture's [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
+
+TEXT = {  # key: (Chinese, English); {names} are filled in by say()
+    "title": ("", "{mode}: {arguments}"),
+    "widget_title": ("{mode_zh}", "{mode} · {channels}{H}×{W} → {oh}×{ow}"),
+    "channels": ("", "{C} channels, "),
+    "input_label": ("输入", "input X, {H}x{W}"),
+    "output_label": ("输出", "output Y, {oh}x{ow}"),
+    "channel_label": ("通道", "channel {c}: X[{c}], {H}x{W}"),
+    "channel_output_label": ("输出", "Y[{c}], {oh}x{ow}"),
+    "legend_window": ("窗口", "window (this step)"),
+    "legend_current": ("当前输出", "output (this step)"),
+    "legend_argmax": ("最大值", "max of the window"),
+    "legend_padding": ("填充", "padding: adds {pad}"),
+    "legend_padding_wins": ("填充", "padding: adds {pad}, never wins"),
+    "legend_hole": ("空洞", "dilation hole: skipped"),
+    "legend_overhang": ("越界", "ceil_mode overhang: not counted"),
+    "legend_unread": ("未读取", "never read by any window"),
+    "legend_reader": ("读取它的输出", "outputs reading the hovered cell"),
+    "legend_rounded": ("四舍五入", "a number too long for its cell is rounded; hover it for the value"),
+    "shade": ("灰度", "shade: brighter = larger value ({range})"),
+    "shade_image": ("亮度", "brightness = value, brighter = larger ({range}); "
+                            "numbers in the formula and on hover"),
+    "shade_grad": ("梯度", "gradient: deeper orange = more gradient ({range})"),
+    "shade_each": ("", "each channel from its own min to its max"),
+    "size_title": ("输出形状", "Output size"),
+    "size_axis": ("", "{a}_out = {lo}({a} + 2p − d·(k−1) − 1) / s{hi} + 1 = "
+                      "{lo}({n} + 2·{p} − {d}·({k}−1) − 1) / {s}{hi} + 1 = {raw}"),
+    "size_drop": ("", " → {out}: ceil_mode drops the last window: it would start at {start} ≥ {a} ({n}), "
+                      "in the right padding (a window must start inside the input or the left padding)"),
+    "each_channel": ("每个通道单独池化", "Each of the {C} channels is pooled on its own: {C} channels in, "
+                                        "{C} channels out."),
+    "step": ("第 {t} / {n} 步", "Step {t} of {n}:"),
+    "step_output": ("", "output Y[{i}, {j}]"),
+    "same_window": ("", "the same window in every channel"),
+    "done": ("", "Done: {n} windows, {n} output values{each}"),
+    "done_each": ("", " in each of the {C} channels"),
+    "pinned": ("已固定", "pinned (click again or Esc)"),
+    "preview": ("", "(hover preview)"),
+    "read_by": ("", "X[{r}, {c}] is read by {count} window(s): {where}"),
+    "never_read": ("", "X[{r}, {c}] is never read by any window"),
+    "not_input_padding": ("", "({r}, {c}) is padding: it is not an input cell"),
+    "not_input_overhang": ("", "({r}, {c}) is ceil_mode overhang: it is not an input cell"),
+    "pending": ("", "Y[{i}, {j}]: not computed yet"),
+    "rounded_tip": ("", " (the cell shows {text}: rounded to fit)"),
+    "tip_unread": ("", " · never read by any window"),
+    "tip_padding": ("", "padding: contributes {pad}"),
+    "tip_overhang": ("", "ceil_mode overhang: beyond the padding, never read or counted"),
+    "divide_override": ("", "÷ {d}: divisor_override={d} replaces the usual divisor"),
+    "divide_sum": ("", " (1 turns the average into a sum)"),
+    "divide_with_pad": ("", "÷ {d} = {inputs} + {pad} padding zeros "
+                            "(count_include_pad=True counts the padding)"),
+    "divide_without_pad": ("", "÷ {d} = the {inputs} only (count_include_pad=False leaves out the {pad} "
+                               "padding cells)"),
+    "divide_plain": ("", "÷ {d} = the {inputs} of the window"),
+    "input_cells": ("", "{count} input cell{plural}"),
+    "overhang_uncounted": ("", "the {over} ceil_mode overhang cells (beyond the padding) never count, "
+                               "not even with count_include_pad=True"),
+    "only_padding": ("", "this window sees only padding: the result is {pad}"),
+    "padding_never_wins": ("", "the {pad_count} padding cells hold {pad}, so they can never win"),
+    "overhang_unread": ("", "the {over} ceil_mode overhang cells are outside input and padding: not read"),
+    "dilation": ("", "dilation={dilation}: the window spans {sh}×{sw} cells but reads only its {kh}×{kw} "
+                     "marked cells; the ones between are skipped"),
+    "index": ("", "index {index} = {r}·{W} + {c} (return_indices)"),
+    "nan_wins": ("", "NaN wins: NaN propagates (the index points to the last NaN)"),
+    "tie": ("", "tie: {count} cells equal {value}, the first in row-major order wins"),
+    "grad_one": ("梯度", "Gradient view: each output sends its gradient 1 to the max of its window (★); "
+                         "a cell that wins k windows gets k, the others 0."),
+    "grad_spread": ("梯度", "Gradient view: each output spreads its gradient 1 evenly, 1/divisor to each "
+                            "input cell it counted; overlapping windows add up."),
+    "unread_note": ("", "{count} input cells are never read{why}"),
+    "unread_floor": ("", ": floor mode drops {dropped} (ceil_mode=True would add windows there)"),
+    "unread_reach": ("", ": no window reaches {dropped}"),
+    "unread_skip": ("", ": the stride or dilation skips over them"),
+    "unread_skip_others": ("", "; the stride or dilation skips the others"),
+    "error_title": ("参数无效", "Invalid parameters"),
+    "too_large_title": ("输入太大", "Too large to draw cell by cell"),
+    "fix": ("修正", "Fix:"),
+    "no_kernel": ("改参数需要运行中的笔记本。",
+                  "Changing the parameters needs a running notebook: see the README's 「开始 / Start」 to "
+                  "run it locally or on Binder. Play, step and hover work here."),
+}
+
+
+def template(key, lang="en"):
+    """TEXT[key] with its {names}: English ("en"), or Chinese then English ("both") when it has Chinese."""
+    zh, en = TEXT[key]
+    return f"{zh} {en}" if lang == "both" and zh else en
+
+
+def say(key, lang="en", **values):
+    """TEXT[key] filled in."""
+    return template(key, lang).format(**values)
+
+
+# ----------------------------------------------------------------------------------------------------
+# What fits on screen
+# ----------------------------------------------------------------------------------------------------
+
+MAX_SIDE = 64  # rows or columns per channel: at 6 px a cell, input and output still fit an ~840 px notebook
+MAX_CELLS = 4096  # cells in all channels together: one 64x64 plane, three 36x36 ones
+
+
+class TooLarge(PoolingValueError):
+    """An input with more cells than a drawing can show one by one."""
+
+
+def check_drawable(shape):
+    """Refuse (C, H, W) inputs too large to draw cell by cell, naming the size and a fix that fits."""
+    C, H, W = shape
+    if max(H, W) <= MAX_SIDE and C * H * W <= MAX_CELLS:
+        return
+    step = max(math.ceil(max(H, W) / MAX_SIDE), math.ceil(math.sqrt(C * H * W / MAX_CELLS)))
+    small = (C, math.ceil(H / step), math.ceil(W / step))
+    sliced = f"X[:, ::{step}, ::{step}]" if C > 1 else f"X[::{step}, ::{step}]"
+    while small[0] * small[1] * small[2] > MAX_CELLS:  # many channels: keep the first one
+        sliced, small = f"X[0, ::{step}, ::{step}]", (1, *small[1:])
+    size = f"{C}×{H}×{W}" if C > 1 else f"{H}×{W}"
+    raise TooLarge(
+        "X", shape, f"{C * H * W:,} cells are too many to draw one by one (the widget draws at most "
+        f"{MAX_SIDE}×{MAX_SIDE} per channel and {MAX_CELLS:,} in all).",
+        f"show a smaller view, e.g. {sliced} ({'×'.join(map(str, small[1:] if small[0] == 1 else small))}), "
+        "or SlidingWindow.from_photo(size=32).", shown=f"X is {size}")
+
+
+# ----------------------------------------------------------------------------------------------------
+# The scene
+# ----------------------------------------------------------------------------------------------------
+
+
+class Scene(NamedTuple):
+    """Everything a drawing of pooling X shows, for every step."""
+
+    table: object  # poolkit.reference.Table of all channels
+    rows: tuple  # (first, last) drawn row, padding and overhang included (input rows are 0..H-1)
+    cols: tuple
+    kinds: dict  # (r, c) -> "input", "unread", "padding" or "overhang", for every drawn cell
+    row_readers: dict  # input row r -> output rows whose windows read it
+    col_readers: dict
+    row_counts: list  # per output row: (input taps, input or padding taps, all taps) of its windows
+    col_counts: list
+
+    @property
+    def params(self):
+        return self.table.params
+
+    @property
+    def channels(self):
+        return len(self.table.grids)
+
+    @property
+    def n_steps(self):
+        return self.table.out_hw[0] * self.table.out_hw[1]
+
+    def steps(self, c=0):
+        """poolkit.trace of channel c (Step records, built on demand)."""
+        return steps_of(self.table, c)
+
+    def window(self, t):
+        """(row, col, kind) of every cell of step t's window, row-major."""
+        return self.table.kinds(*divmod(t, self.table.out_hw[1]))
+
+    def counts(self, t):
+        """(input, padding, overhang) cells of step t's window, from the per-axis tap kinds."""
+        i, j = divmod(t, self.table.out_hw[1])
+        (ri, rn, rk), (ci, cn, ck) = self.row_counts[i], self.col_counts[j]
+        return ri * ci, rn * cn - ri * ci, rk * ck - rn * cn
+
+    def input_taps(self, t):
+        """(rows, cols) of step t's window that are input cells: it reads their product."""
+        i, j = divmod(t, self.table.out_hw[1])
+        return ([r for r, kind in self.table.row_taps[i] if kind == "input"],
+                [c for c, kind in self.table.col_taps[j] if kind == "input"])
+
+    def readers(self, r, c):
+        """The steps whose window reads input cell (r, c)."""
+        ow = self.table.out_hw[1]
+        return [i * ow + j for i in self.row_readers.get(r, ()) for j in self.col_readers.get(c, ())]
+
+
+def _axis_counts(taps):
+    """(input taps, input or padding taps, all taps) of one axis of a window."""
+    return (sum(kind == "input" for _, kind in taps), sum(kind != "overhang" for _, kind in taps), len(taps))
+
+
+def as_planes(X):
+    """X as a (C, H, W) tensor: (H, W) gets one channel."""
+    if not isinstance(X, torch.Tensor):
+        raise PoolingTypeError("X", X, f"X must be a torch.Tensor, got {type(X).__name__}.",
+                               "X = torch.tensor(X).", shown="X")
+    if X.dim() not in (2, 3) or X.numel() == 0:
+        raise PoolingValueError("X", tuple(X.shape), "a drawing shows one (H, W) plane or one (C, H, W) "
+                                "image.", "pass e.g. X[0] for an (N, C, H, W) batch, or X.reshape(H, W).",
+                                shown=f"X has shape {tuple(X.shape)}")
+    return X if X.dim() == 3 else X[None]
+
+
+def scene(X, kernel_size=2, stride=None, padding=0, dilation=1, ceil_mode=False, mode="max",
+          count_include_pad=True, divisor_override=None):
+    """The Scene of pooling X ((H, W) or (C, H, W)) with pool2d's parameters; the trace is computed once."""
+    params = make_params(kernel_size, stride, padding, dilation, ceil_mode, mode, count_include_pad,
+                         divisor_override)
+    planes = as_planes(X)
+    check_input(planes, params)
+    table = tabulate(planes, params)
+    (H, W), (ph, pw) = table.input_hw, params.padding
+    last_row = max([H - 1 + ph] + [r for taps in table.row_taps for r, _ in taps])
+    last_col = max([W - 1 + pw] + [c for taps in table.col_taps for c, _ in taps])
+    row_readers, col_readers = _readers(table.row_taps), _readers(table.col_taps)
+    kinds = {}
+    for r in range(-ph, last_row + 1):
+        for c in range(-pw, last_col + 1):
+            if 0 <= r < H and 0 <= c < W:
+                kinds[r, c] = "input" if r in row_readers and c in col_readers else "unread"
+            else:
+                kinds[r, c] = "padding" if r < H + ph and c < W + pw else "overhang"
+    counts = [[_axis_counts(taps) for taps in axis] for axis in (table.row_taps, table.col_taps)]
+    return Scene(table, (-ph, last_row), (-pw, last_col), kinds, row_readers, col_readers, *counts)
+
+
+def _readers(axis_taps):
+    """input position -> the output indices along this axis whose window reads it."""
+    readers = {}
+    for i, taps in enumerate(axis_taps):
+        for pos, kind in taps:
+            if kind == "input":
+                readers.setdefault(pos, []).append(i)
+    return readers
+
+
+# ----------------------------------------------------------------------------------------------------
+# Words
+# ----------------------------------------------------------------------------------------------------
+
+
+def mode_title(sc, lang="en"):
+    spec = sc.params.spec
+    return f"{spec.title_zh} {spec.title}" if lang == "both" else spec.title
+
+
+def title(sc):
+    """'Max pooling: kernel_size=2, stride=1, padding=0' plus every non-default setting."""
+    return say("title", mode=sc.params.spec.title, arguments=", ".join(sc.params.arguments()))
+
+
+def widget_title(sc):
+    (H, W), (oh, ow), C = sc.table.input_hw, sc.table.out_hw, sc.channels
+    spec = sc.params.spec
+    channels = say("channels", C=C) if C > 1 else ""
+    return say("widget_title", "both", mode_zh=spec.title_zh, mode=spec.title, channels=channels, H=H, W=W,
+               oh=oh, ow=ow)
+
+
+def grid_labels(sc, c, lang="en"):
+    """The titles above channel c's input and output grids."""
+    (H, W), (oh, ow) = sc.table.input_hw, sc.table.out_hw
+    if sc.channels == 1:
+        return say("input_label", lang, H=H, W=W), say("output_label", lang, oh=oh, ow=ow)
+    return say("channel_label", lang, c=c, H=H, W=W), say("channel_output_label", lang, c=c, oh=oh, ow=ow)
+
+
+def pad_text(sc):
+    """What a padding cell shows: '−∞' for max pooling, '0' for average pooling."""
+    return minus(fmt(sc.params.spec.pad_value))
+
+
+def minus(text):
+    """Typeset minus signs: '-∞' -> '−∞' (U+2212), so negative numbers read as such."""
+    return text.replace("-", "\u2212")
+
+
+def size_lines(sc):
+    """One line per axis: PyTorch's output-size formula, then the same with these numbers."""
+    from .params import axis_sizes
+
+    lines = []
+    for a, ax in zip("HW", axis_sizes(sc.table.input_hw, sc.params), strict=True):
+        lo, hi = ("⌈", "⌉") if ax.ceil_mode else ("⌊", "⌋")
+        line = say("size_axis", a=a, lo=lo, hi=hi, n=ax.size, p=ax.p, d=ax.d, k=ax.k, s=ax.s, raw=ax.raw)
+        if ax.raw != ax.out:
+            line += say("size_drop", out=ax.out, start=(ax.raw - 1) * ax.s - ax.p, a=a, n=ax.size)
+        lines.append(line)
+    return lines
+
+
+def legend(sc, lang="en"):
+    """(style, label) of each kind of cell this scene contains."""
+    spec, kinds = sc.params.spec, set(sc.kinds.values())
+    entries = [("window", say("legend_window", lang))]
+    if spec.picks_one:
+        entries.append(("argmax", say("legend_argmax", lang)))
+    entries.append(("current", say("legend_current", lang)))
+    if "padding" in kinds:
+        key = "legend_padding_wins" if spec.picks_one else "legend_padding"
+        entries.append(("padding", say(key, lang, pad=pad_text(sc))))
+    if sc.params.dilation != (1, 1):
+        entries.append(("hole", say("legend_hole", lang)))
+    if "overhang" in kinds:
+        entries.append(("overhang", say("legend_overhang", lang)))
+    if "unread" in kinds:
+        entries.append(("unread", say("legend_unread", lang)))
+    return entries
+
+
+def _divisor_notes(p, d, n_in, n_pad, n_over):
+    inputs = say("input_cells", count=n_in, plural="s" * (n_in != 1))
+    if p.divisor_override is not None:
+        notes = [say("divide_override", d=d) + (say("divide_sum") if d == 1 else "")]
+    elif p.count_include_pad and n_pad:
+        notes = [say("divide_with_pad", d=d, inputs=inputs, pad=n_pad)]
+    elif n_pad:
+        notes = [say("divide_without_pad", d=d, inputs=inputs, pad=n_pad)]
+    else:
+        notes = [say("divide_plain", d=d, inputs=inputs)]
+    return notes + ([say("overhang_uncounted", over=n_over)] if n_over else [])
+
+
+def step_note(sc, t):
+    """Why step t's arithmetic looks the way it does (the same for every channel)."""
+    table = sc.table
+    d = table.divisors[t // table.out_hw[1]][t % table.out_hw[1]] if table.divisors is not None else None
+    return _note(sc.params, d, *sc.counts(t))
+
+
+@functools.lru_cache(maxsize=256)
+def _note(p, d, n_in, n_pad, n_over):
+    """The step note of a window with these counts (windows repeat: worked out once per kind)."""
+    spec = p.spec
+    if spec.divides:
+        notes = _divisor_notes(p, d, n_in, n_pad, n_over)
+    else:
+        notes = []
+        if n_in == 0:
+            notes.append(say("only_padding", pad=minus(fmt(spec.pad_value))))
+        elif n_pad:
+            notes.append(say("padding_never_wins", pad_count=n_pad, pad=minus(fmt(spec.pad_value))))
+        if n_over:
+            notes.append(say("overhang_unread", over=n_over))
+    if p.dilation != (1, 1):
+        span = [d * (k - 1) + 1 for d, k in zip(p.dilation, p.kernel, strict=True)]
+        notes.append(say("dilation", dilation=size_text(p.dilation), sh=span[0], sw=span[1], kh=p.kernel[0],
+                         kw=p.kernel[1]))
+    return "; ".join(notes)
+
+
+def winner(sc, c, t):
+    """(row, col) of the input cell that wins step t in channel c (modes that pick one), else None."""
+    table = sc.table
+    if table.indices is None or sc.counts(t)[0] == 0:
+        return None
+    i, j = divmod(t, table.out_hw[1])
+    return divmod(table.indices[c][i][j], table.input_hw[1])
+
+
+def channel_remark(sc, c, t):
+    """Channel c's remark at step t beyond its index: NaN or a tie ('' when neither)."""
+    if winner(sc, c, t) is None:
+        return ""
+    table = sc.table
+    result = table.results[c][t // table.out_hw[1]][t % table.out_hw[1]]
+    if result != result:
+        return say("nan_wins")
+    grid, (rows, cols) = table.grids[c], sc.input_taps(t)
+    ties = sum(grid[r][cc] == result for r in rows for cc in cols)
+    return say("tie", count=ties, value=fmt(result)) if ties > 1 else ""
+
+
+def channel_note(sc, c, t):
+    """Channel c's remark at step t, for modes that pick one cell: its flat index, ties, NaN."""
+    at = winner(sc, c, t)
+    if at is None:
+        return ""
+    W = sc.table.input_hw[1]
+    notes = [say("index", index=at[0] * W + at[1], r=at[0], W=W, c=at[1]), channel_remark(sc, c, t)]
+    return "; ".join(n for n in notes if n)
+
+
+def _span(name, first, size):
+    """'row 24', 'rows 22–24', or '' when first == size (nothing left over)."""
+    if first >= size:
+        return ""
+    return f"{name} {first}" if first == size - 1 else f"{name}s {first}–{size - 1}"
+
+
+def unread_note(sc):
+    """How many input cells no window reads, and why; '' when every cell is read."""
+    unread = [rc for rc, kind in sc.kinds.items() if kind == "unread"]
+    if not unread:
+        return ""
+    (H, W), p = sc.table.input_hw, sc.params
+    last_row, last_col = max(sc.row_readers, default=-1), max(sc.col_readers, default=-1)
+    dropped = " and ".join(d for d in (_span("row", last_row + 1, H), _span("column", last_col + 1, W)) if d)
+    skipped = any(r <= last_row and c <= last_col for r, c in unread)  # gaps between windows
+    from .params import output_hw
+
+    ceil_hw = output_hw((H, W), p._replace(ceil_mode=True))
+    if dropped and not p.ceil_mode and ceil_hw != sc.table.out_hw:
+        why = say("unread_floor", dropped=dropped)
+    elif dropped:
+        why = say("unread_reach", dropped=dropped)
+    else:
+        why = say("unread_skip")
+    if dropped and skipped:
+        why += say("unread_skip_others")
+    return say("unread_note", count=len(unread), why=why)
+
+
+def gradient(sc, c):
+    """d(sum of all outputs)/dX of channel c, read off the trace: a mode that picks one cell routes each
+    output's gradient 1 to it (a cell that wins k windows gets k); an average spreads 1/divisor over the
+    input cells of the window. Padding and overhang cells are not inputs: no gradient."""
+    table, (H, W) = sc.table, sc.table.input_hw
+    grad = [[0.0] * W for _ in range(H)]
+    for t in range(sc.n_steps):
+        i, j = divmod(t, table.out_hw[1])
+        if table.indices is not None:
+            flat = table.indices[c][i][j]
+            if 0 <= flat < H * W:
+                grad[flat // W][flat % W] += 1.0
+            continue
+        share = 1.0 / table.divisors[i][j]
+        for r in (r for r, kind in table.row_taps[i] if kind == "input"):
+            for cc in (cc for cc, kind in table.col_taps[j] if kind == "input"):
+                grad[r][cc] += share
+    return grad
