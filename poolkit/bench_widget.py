@@ -1,37 +1,39 @@
 """Benchmark of the sliding-window widget: `python -m poolkit.bench_widget` prints its figures.
 
-1. Kernel side: time to build the whole trace state (poolkit.trace per channel + output_shape) and
-   serialize it the way the kernel sends it (jupyter_client's JSON packer), for 8x8, 16x16, 32x32 inputs
-   with k=3 (target: <= 10 ms for 32x32, k=3).
-2. Baseline: `ipywidgets.interactive` + an inline-matplotlib redraw (poolkit.draw's frame, rendered to PNG
-   as the inline backend does) on the same inputs: kernel time per frame.
-3. Browser: frames per second at the fastest speed in JupyterLab + headless Chromium (target >= 30), and
-   the number of messages the page sends to the kernel while playing (target: 0).
+1. Kernel side, per parameter change: build the state (one explain.Scene: the trace of every channel, its
+   notes) and pack it the way the kernel sends it (jupyter_client's JSON packer), for the issue's cases.
+2. Too large to draw: the time until the widget shows its message for a 3x300x300 image.
+3. Baseline: `ipywidgets.interactive` + an inline-matplotlib redraw (poolkit.draw's frame, rendered to PNG
+   as the inline backend does): kernel time per frame.
+4. Browser: frames per second at the fastest speed in JupyterLab + headless Chromium (target >= 30), and
+   the number of messages the page sends to the kernel while playing (target: 0). Needs the repository's
+   tools/lab_browser.py and Chromium; skipped (with a line saying so) without them.
 
-`lab_server` and `open_notebook` are also used by tests/test_browser.py.
+Other work on the machine slows every figure: the load average is printed with the table.
 """
 
 import contextlib
+import importlib.util
 import io
-import json
 import os
-import secrets
-import shutil
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import torch
 
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-SIZES = (8, 16, 32)
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"  # Debian's package
+SIZES = (8, 16, 32)  # browser playback
+# (label, (C, H, W), pool parameters, target ms)
+CASES = [
+    ("32x32, k=3, s=3", (1, 32, 32), dict(kernel_size=3, stride=3), 5),
+    ("32x32, k=3, s=1", (1, 32, 32), dict(kernel_size=3, stride=1), 16),
+    ("3x32x32 avg, k=3, s=1", (3, 32, 32), dict(kernel_size=3, stride=1, mode="avg"), 40),
+    ("64x64, k=3, s=1", (1, 64, 64), dict(kernel_size=3, stride=1), 60),
+]
+STATE_TARGET_KB = 100  # for 32x32, s=1
+TOO_LARGE = (3, 300, 300)
+HARNESS = Path(__file__).resolve().parent.parent / "tools" / "lab_browser.py"
 
 
 def _median_ms(fn, repeat):
@@ -44,22 +46,33 @@ def _median_ms(fn, repeat):
 
 
 def kernel_side(repeat=15):
-    """Median ms to build the widget state and to pack it for sending, per input size and stride."""
+    """Per case: median ms to build the state, to pack it, and both together; the packed size in bytes."""
     from jupyter_client.session import json_packer
 
     from .widget import build_state
 
+    def change(X, params):
+        return json_packer({"state": build_state(X, **params), "error": {}})
+
     rows = []
-    for n in SIZES:
-        X = torch.rand(1, n, n, generator=torch.Generator().manual_seed(0))
-        for stride in (None, 1):
-            params = dict(kernel_size=3, stride=stride)
-            state = build_state(X, **params)
-            build = _median_ms(lambda X=X, params=params: build_state(X, **params), repeat)
-            send = _median_ms(lambda state=state: json_packer({"state": state, "error": ""}), repeat)
-            size = len(json_packer({"state": state}))
-            rows.append((n, stride or 3, len(state["steps"]), build, send, size))
+    for label, shape, params, target in CASES:
+        X = torch.rand(shape, generator=torch.Generator().manual_seed(0))
+        state = build_state(X, **params)
+        build = _median_ms(lambda X=X, params=params: build_state(X, **params), repeat)
+        send = _median_ms(lambda state=state: json_packer({"state": state, "error": {}}), repeat)
+        total = _median_ms(lambda X=X, params=params: change(X, params), repeat)
+        rows.append((label, build, send, total, target, len(json_packer({"state": state}))))
     return rows
+
+
+def too_large_ms(repeat=5):
+    """Median ms from a too-large input to the widget's message (no trace is computed)."""
+    from .widget import SlidingWindow
+
+    X = torch.rand(TOO_LARGE)
+    w = SlidingWindow()
+    ms = _median_ms(lambda: setattr(w, "X", X), repeat)
+    return ms, w.error["message"]
 
 
 def baseline(n_frames=8):
@@ -103,99 +116,6 @@ def baseline(n_frames=8):
 # ----------------------------------------------------------------------------------------------------
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def write_notebook(root, cells, name="widget.ipynb"):
-    import nbformat
-
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(src) for src in cells]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, Path(root) / name)
-    return name
-
-
-@contextlib.contextmanager
-def lab_server(root, timeout=120):
-    """JupyterLab from this Python (the .venv) on 127.0.0.1 with a token and a free port, serving root.
-
-    Yields (base_url, token). Own settings/workspace dirs: no news pop-up, no restored tabs."""
-    root = Path(root)
-    settings = root / ".settings" / "@jupyterlab" / "apputils-extension"
-    settings.mkdir(parents=True, exist_ok=True)
-    (settings / "notification.jupyterlab-settings").write_text(
-        json.dumps({"fetchNews": "false", "checkForUpdates": False}))
-    env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(root / ".settings"),
-           "JUPYTERLAB_WORKSPACES_DIR": str(root / ".workspaces"), "JUPYTER_RUNTIME_DIR": str(root / ".rt")}
-    port, token = free_port(), secrets.token_hex(16)
-    log_path = root / "lab.log"
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={root}", "--ServerApp.ip=127.0.0.1",
-             f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-             "--ServerApp.open_browser=False", "--ServerApp.allow_root=True"],  # CI containers run as root
-            cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.time() + timeout
-            while True:
-                try:
-                    urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=5)
-                    break
-                except OSError:
-                    if proc.poll() is not None or time.time() > deadline:
-                        tail = log_path.read_text()[-3000:]
-                        raise RuntimeError(f"JupyterLab did not start:\n{tail}") from None
-                    time.sleep(0.5)
-            yield base, token
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
-
-
-def open_notebook(playwright, url, n_widgets, chromium, timeout=120_000):
-    """Open url in headless Chromium, run all cells, wait for n_widgets widgets and an idle kernel.
-
-    Returns (browser, page, kernel_frames): kernel_frames lists every websocket frame the page sends to a
-    kernel (a time stamp each), so a test can check that playing sends nothing."""
-    browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS, headless=True)
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.set_default_timeout(timeout)
-    sent = []
-
-    def on_ws(ws):
-        if "/api/kernels/" in ws.url:
-            ws.on("framesent", lambda payload: sent.append(time.monotonic()))
-
-    page.on("websocket", on_ws)
-    page.goto(url)
-    idle = '.jp-Notebook-ExecutionIndicator[data-status="idle"]'
-    page.wait_for_selector(".jp-Notebook .jp-Cell")
-    page.wait_for_selector(idle)  # running a cell before the kernel is idle can be lost
-    rendered = f"document.querySelectorAll('.pk-root').length === {n_widgets}"
-    for attempt in range(3):  # on a busy machine a first "Run All" can be lost: try again
-        page.locator(".jp-Notebook .jp-Cell").first.click()
-        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
-        try:
-            page.wait_for_function(rendered, timeout=timeout if attempt == 2 else timeout // 2)
-            break
-        except Exception:  # playwright's TimeoutError
-            if attempt == 2:
-                raise
-            page.wait_for_selector(idle)
-    page.wait_for_selector(idle)
-    return browser, page, sent
-
-
 FPS_JS = """async ([root, ms]) => {
   const f0 = Number(root.dataset.frames), t0 = performance.now();
   await new Promise((done) => setTimeout(done, ms));
@@ -207,16 +127,16 @@ def browser_fps(seconds=3.0):
     """Frames per second at the fastest speed (loop on) and kernel messages sent meanwhile, per size."""
     from playwright.sync_api import sync_playwright
 
-    chromium = CHROMIUM
+    lab = _harness()
     cells = ["import torch, poolkit"] + [
         f"poolkit.SlidingWindow(torch.rand({n}, {n}, generator=torch.Generator().manual_seed(0)), "
         "kernel_size=3, stride=1)" for n in SIZES]
     rows = []
     with tempfile.TemporaryDirectory() as root:
-        name = write_notebook(root, cells)
-        with lab_server(root) as (base, token), sync_playwright() as p:
-            browser, page, sent = open_notebook(p, f"{base}/lab/tree/{name}?reset&token={token}", len(SIZES),
-                                                chromium)
+        name = lab.write_notebook(root, cells)
+        with lab.lab_server(root) as (base, token), sync_playwright() as p:
+            browser, page, sent = lab.open_notebook(p, f"{base}/lab/tree/{name}?reset&token={token}",
+                                                    len(SIZES), lab.CHROMIUM)
             for i, n in enumerate(SIZES):
                 root_el = page.locator(".pk-root").nth(i)
                 root_el.scroll_into_view_if_needed()
@@ -232,22 +152,37 @@ def browser_fps(seconds=3.0):
     return rows
 
 
+def _harness():
+    spec = importlib.util.spec_from_file_location("lab_browser", HARNESS)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def print_kernel_side():
+    print("Kernel side, one parameter change: build the state + pack it as the kernel sends it "
+          f"(median of 15; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
+    print(f"{'case':<24} {'build ms':>9} {'send ms':>8} {'total ms':>9} {'target':>7} {'state KB':>9}")
+    for label, build, send, total, target, size in kernel_side():
+        verdict = "ok" if total <= target else "OVER"
+        print(f"{label:<24} {build:>9.1f} {send:>8.1f} {total:>9.1f} {'<= ' + str(target):>7} "
+              f"{size / 1024:>9.1f}  {verdict}")
+    print(f"  state target: <= {STATE_TARGET_KB} KB for 32x32, s=1")
+    ms, message = too_large_ms()
+    print(f"Too large to draw ({'x'.join(map(str, TOO_LARGE))}): message after {ms:.2f} ms (target <= 100):")
+    print(f"  {message}")
+
+
 def main():
-    print("Kernel side: build the widget state (trace of every window) + pack it as the kernel sends it")
-    print(f"{'input':>7} {'k':>2} {'s':>2} {'windows':>8} {'build ms':>9} {'send ms':>8} {'total ms':>9} "
-          f"{'KB':>6}")
-    for n, s, windows, build, send, size in kernel_side():
-        print(f"{n:>4}x{n:<2} {3:>2} {s:>2} {windows:>8} {build:>9.2f} {send:>8.2f} {build + send:>9.2f} "
-              f"{size / 1024:>6.1f}")
-    print("  target: <= 10 ms for 32x32 with k=3 (s=3, PyTorch's default stride)")
+    print_kernel_side()
     print()
     print("Baseline: interact + inline matplotlib redraw, kernel time per frame (k=3, s=3)")
     for n, ms in baseline():
         print(f"{n:>4}x{n:<2} {ms:>8.1f} ms per frame  (at most {1000 / ms:.1f} frames/s, each one a kernel "
               "round trip)")
     print()
-    if not os.path.exists(CHROMIUM):
-        print("Browser: skipped (no /usr/bin/chromium; apt-get install chromium)")
+    if not HARNESS.exists() or not os.path.exists("/usr/bin/chromium"):
+        print("Browser: skipped (needs the repository's tools/lab_browser.py and /usr/bin/chromium)")
         return
     print("Browser: the widget in JupyterLab + headless Chromium, speed 'max', loop on (k=3, s=1)")
     for n, fps, msgs in browser_fps():

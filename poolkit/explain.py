@@ -27,6 +27,7 @@ TEXT = {  # key: (Chinese, English); {names} are filled in by say()
     "input_label": ("输入", "input X, {H}x{W}"),
     "output_label": ("输出", "output Y, {oh}x{ow}"),
     "channel_label": ("通道", "channel {c}: X[{c}], {H}x{W}"),
+    "channel_name": ("", "channel {c}"),
     "channel_output_label": ("输出", "Y[{c}], {oh}x{ow}"),
     "legend_window": ("窗口", "window (this step)"),
     "legend_current": ("当前输出", "output (this step)"),
@@ -79,8 +80,8 @@ TEXT = {  # key: (Chinese, English); {names} are filled in by say()
     "only_padding": ("", "this window sees only padding: the result is {pad}"),
     "padding_never_wins": ("", "the {pad_count} padding cells hold {pad}, so they can never win"),
     "overhang_unread": ("", "the {over} ceil_mode overhang cells are outside input and padding: not read"),
-    "dilation": ("", "dilation={dilation}: the window spans {sh}×{sw} cells but reads only its {kh}×{kw} "
-                     "marked cells; the ones between are skipped"),
+    "dilation_note": ("", "dilation={dilation}: the window spans {sh}×{sw} cells but reads only its "
+                          "{kh}×{kw} marked cells; the ones between are skipped"),
     "index": ("", "index {index} = {r}·{W} + {c} (return_indices)"),
     "nan_wins": ("", "NaN wins: NaN propagates (the index points to the last NaN)"),
     "tie": ("", "tie: {count} cells equal {value}, the first in row-major order wins"),
@@ -93,6 +94,41 @@ TEXT = {  # key: (Chinese, English); {names} are filled in by say()
     "unread_reach": ("", ": no window reaches {dropped}"),
     "unread_skip": ("", ": the stride or dilation skips over them"),
     "unread_skip_others": ("", "; the stride or dilation skips the others"),
+    "play": ("▶ 播放", "Play"),
+    "pause": ("❚❚ 暂停", "Pause"),
+    "play_tip": ("播放/暂停", "play / pause (Space)"),
+    "first_tip": ("第一步", "first step (Home)"),
+    "back_tip": ("上一步", "step back (←)"),
+    "next_tip": ("下一步", "step forward (→)"),
+    "last_tip": ("最后一步", "last step (End)"),
+    "speed": ("速度", "speed"),
+    "speed_tip": ("速度", "steps per second (+ / −)"),
+    "loop": ("循环", "loop"),
+    "gradient": ("梯度", "gradient ∂ΣY/∂X"),
+    "gradient_tip": ("", "show d(sum of all outputs)/dX in the input grid: "
+                         "where backprop sends the gradient"),
+    "mode": ("池化", "mode"),
+    "kernel_size": ("窗口", "kernel_size"),
+    "stride": ("步幅", "stride"),
+    "padding": ("填充", "padding"),
+    "dilation": ("空洞", "dilation"),
+    "stride_default": ("", "empty = PyTorch's default, stride = kernel_size"),
+    "avg_only": ("", "average pooling only"),
+    "height": ("", "height (rows)"),
+    "width": ("", "width (columns)"),
+    "reset": ("↺ 重置", "reset"),
+    "reset_tip": ("", "back to the settings this widget started with"),
+    "keys_title": ("⌨ 快捷键", "Keyboard & mouse"),
+    "key_space": ("播放/暂停", "play / pause"),
+    "key_arrows": ("上一步/下一步", "step back / forward"),
+    "key_ends": ("第一步/最后一步", "first / last step"),
+    "key_speed": ("加速/减速", "faster / slower"),
+    "key_loop": ("循环", "loop on / off"),
+    "key_escape": ("取消固定", "unpin"),
+    "hover_help": ("鼠标", "Hover an output cell: see its window · "
+                           "hover an input cell: see which outputs read it"),
+    "click_help": ("单击", "Click a cell to pin it (click again or Esc to release) · "
+                           "click the widget first so keys reach it"),
     "error_title": ("参数无效", "Invalid parameters"),
     "too_large_title": ("输入太大", "Too large to draw cell by cell"),
     "fix": ("修正", "Fix:"),
@@ -358,8 +394,8 @@ def _note(p, d, n_in, n_pad, n_over):
             notes.append(say("overhang_unread", over=n_over))
     if p.dilation != (1, 1):
         span = [d * (k - 1) + 1 for d, k in zip(p.dilation, p.kernel, strict=True)]
-        notes.append(say("dilation", dilation=size_text(p.dilation), sh=span[0], sw=span[1], kh=p.kernel[0],
-                         kw=p.kernel[1]))
+        notes.append(say("dilation_note", dilation=size_text(p.dilation), sh=span[0], sw=span[1],
+                         kh=p.kernel[0], kw=p.kernel[1]))
     return "; ".join(notes)
 
 

@@ -185,6 +185,7 @@ def build_state(X, **pool_params):
         "dilated": p.dilation != (1, 1),
         "title": widget_title(sc), "pytorch": p.pytorch(), "pad": pad_text(sc),
         "labels": [grid_labels(sc, c, "both") for c in range(C)],
+        "names": [say("channel_name", c=c) for c in range(C)],
         "size_title": say("size_title", "both"), "size_lines": size_lines(sc), "unread_note": unread_note(sc),
         "channels_note": say("each_channel", "both", C=C) if C > 1 else "",
         "legend": [[style, label] for style, label in legend(sc, "both")],
@@ -195,7 +196,12 @@ def build_state(X, **pool_params):
 
 
 KIND = {"input": "i", "unread": "u", "padding": "p", "overhang": "o"}
-BROWSER_TEXT = ("step", "step_output", "pinned", "preview", "read_by", "never_read", "not_input_padding",
+BROWSER_TEXT = ("play", "pause", "play_tip", "first_tip", "back_tip", "next_tip", "last_tip", "speed",
+                "speed_tip", "loop", "gradient", "gradient_tip", "mode", "kernel_size", "stride", "padding",
+                "dilation", "stride_default", "avg_only", "height", "width", "reset", "reset_tip",
+                "keys_title", "key_space", "key_arrows", "key_ends", "key_speed", "key_loop", "key_escape",
+                "hover_help", "click_help", "step", "step_output", "pinned", "preview", "read_by",
+                "never_read", "not_input_padding",
                 "not_input_overhang", "pending", "rounded_tip", "tip_unread", "tip_padding", "tip_overhang",
                 "index", "legend_reader", "legend_rounded", "shade", "shade_image", "shade_grad",
                 "shade_each",
@@ -239,7 +245,8 @@ class SlidingWindow(anywidget.AnyWidget):
         super().__init__(kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation,
                          ceil_mode=ceil_mode, mode=mode, count_include_pad=count_include_pad,
                          divisor_override=divisor_override, text=browser_text(),
-                         modes=[[m.name, f"{m.title_zh} {m.name}"] for m in MODES.values()], **kwargs)
+                         modes=[[m.name, f"{m.title_zh} {m.name}", m.divides] for m in MODES.values()],
+                         **kwargs)
         self.observe(self._recompute, names=list(KEYWORDS))
         self._recompute()
 

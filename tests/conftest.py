@@ -1,12 +1,15 @@
 import importlib.util
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# tools/lab_browser.py (JupyterLab + Chromium for the browser tests) is test machinery, not package code
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
 
 
 def require_chromium():

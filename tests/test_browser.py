@@ -13,8 +13,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 from conftest import require_chromium
+from lab_browser import lab_server, open_notebook, write_notebook
 
-from poolkit.bench_widget import lab_server, open_notebook, write_notebook
 from poolkit.reference import fmt
 
 pytestmark = pytest.mark.browser
@@ -37,6 +37,7 @@ CELLS = [
     "poolkit.SlidingWindow.from_photo(16, rgb=True, kernel_size=2)",  # notebook 03's photo widget
     "X3 = torch.stack([torch.arange(16.0).reshape(4, 4), torch.arange(16.0).reshape(4, 4) + 1])\n"
     "poolkit.SlidingWindow(X3, kernel_size=3, stride=2, padding=1, mode='avg')",  # results 1.111, 1.556
+    "poolkit.SlidingWindow(torch.rand(3, 300, 300))",  # too large to draw cell by cell: a message
 ]
 K, S = 2, 1
 
@@ -192,7 +193,7 @@ def test_hover_and_pin(page):
     root.locator('.pk-grid-in .pk-cell[data-r="1"][data-c="1"]').hover()
     readers = root.locator(".pk-grid-out .pk-reader")
     assert sorted(int(c.get_attribute("data-t")) for c in readers.all()) == [0, 1, 3, 4]
-    assert "read by 4 windows" in root.locator(".pk-probe").inner_text()
+    assert "read by 4 window" in root.locator(".pk-probe").inner_text()
     root.screenshot(path=ARTIFACTS / "widget-hover-input.png")
     # click pins: moving away keeps the output cell's window
     out.click()
@@ -316,3 +317,73 @@ def test_legend_explains_the_grey_shading(page):
 
 def test_no_javascript_errors_after_resizing(page):
     assert page.js_errors == []
+
+
+def test_too_large_input_shows_its_size_and_a_fix(page):
+    root = widget(page, 7)
+    root.scroll_into_view_if_needed()
+    error = root.locator(".pk-error")
+    assert error.is_visible() and not root.locator(".pk-stage").is_visible()
+    text = error.inner_text()
+    assert "3×300×300" in text and "270,000" in text
+    assert "X[:, ::9, ::9]" in text and "from_photo(size=32)" in text
+    assert "Traceback" not in text
+    root.screenshot(path=ARTIFACTS / "widget-too-large.png")
+
+
+def test_screenshots_of_padding_overhang_channels(page):
+    for i, name in [(1, "padding-ring"), (2, "overhang"), (5, "channels")]:
+        root = widget(page, i)
+        root.scroll_into_view_if_needed()
+        root.screenshot(path=ARTIFACTS / f"widget-{name}.png")
+    assert widget(page, 2).locator(".pk-grid-in .pk-overhang").count() > 0
+    assert widget(page, 1).locator(".pk-grid-in .pk-pad").count() == 2 * 20  # a 1-cell ring around 4x4, twice
+
+
+# ------------------------------------------------------------------------------------------------
+# A page without a kernel (the static site puts <meta name="poolkit-no-kernel"> in its <head>)
+# ------------------------------------------------------------------------------------------------
+
+NO_KERNEL = """document.addEventListener("DOMContentLoaded", () => {
+  const meta = document.createElement("meta");
+  meta.name = "poolkit-no-kernel";
+  document.head.append(meta);
+});"""
+
+
+@pytest.fixture(scope="module")
+def static_page(lab):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser, pg, sent = open_notebook(p, lab, len(CELLS), require_chromium(), timeout=TIMEOUT,
+                                          init_script=NO_KERNEL)
+        pg.kernel_frames = sent
+        yield pg
+        browser.close()
+
+
+def test_without_a_kernel_controls_are_off_and_the_player_plays(static_page):
+    page = static_page
+    root = widget(page)
+    root.scroll_into_view_if_needed()
+    needs = root.locator("[data-needs-kernel]")
+    assert needs.count() >= 10  # 8 number fields, the mode selector, checkboxes, reset
+    assert all(needs.nth(i).is_disabled() for i in range(needs.count()))
+    note = root.locator(".pk-no-kernel")
+    assert note.is_visible() and "running notebook" in note.inner_text() and "Binder" in note.inner_text()
+    for live in [".pk-play", ".pk-slider", 'select[aria-label="speed"]', 'input[aria-label="gradient"]']:
+        assert root.locator(live).is_enabled(), live
+    root.locator('select[aria-label="speed"]').select_option(label="10 /s")
+    assert root.locator(".pk-counter").inner_text() == "1 / 9"
+    before = len(page.kernel_frames)
+    root.locator(".pk-play").click()
+    page.wait_for_function("(r) => Number(r.dataset.step) >= 3", arg=root.element_handle(), timeout=TIMEOUT)
+    root.locator(".pk-play").click()
+    assert int(root.locator(".pk-counter").inner_text().split(" / ")[0]) >= 4
+    assert len(page.kernel_frames) == before
+    root.locator(".pk-slider").fill("5")
+    assert root.locator(".pk-counter").inner_text() == "6 / 9"
+    root.locator('.pk-grid-out .pk-cell[data-i="2"][data-j="1"]').hover()
+    assert root.get_attribute("data-shown") == "7"
+    root.screenshot(path=ARTIFACTS / "widget-no-kernel.png")

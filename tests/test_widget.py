@@ -229,7 +229,7 @@ def test_a_parameter_change_recomputes_and_a_fix_clears_the_error():
     w.mode = "avg"
     assert w.state["pad"] == "0" and w.state["pytorch"].startswith("nn.AvgPool2d(")
     w.X = torch.ones(2, 5, 5)
-    assert w.state["shape"] == [2, 5, 5] and len(w.state["labels"]) == 2
+    assert w.state["shape"] == [2, 5, 5] and w.state["names"] == ["channel 0", "channel 1"]
 
 
 def test_lists_become_float_so_avg_works():
@@ -348,4 +348,4 @@ def test_per_axis_values_read_as_pytorch_takes_them(name, value, shown):
 def test_the_browser_gets_its_strings_from_the_catalogue():
     w = SlidingWindow()
     assert "Binder" in w.text["no_kernel"] and "开始" in w.text["no_kernel"]
-    assert [m for m, _ in w.modes] == ["max", "avg"]
+    assert [(m, divides) for m, _, divides in w.modes] == [("max", False), ("avg", True)]
