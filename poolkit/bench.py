@@ -19,6 +19,7 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
+from .params import MODES
 from .reference import pool2d
 from .vectorized import pool2d_vectorized
 
@@ -45,9 +46,8 @@ class Row(NamedTuple):
 
 
 def torch_pool(X, case):
-    if case.mode == "max":
-        return F.max_pool2d(X, case.kernel_size, case.stride, case.padding)
-    return F.avg_pool2d(X, case.kernel_size, case.stride, case.padding)
+    pool = getattr(F, MODES[case.mode].functional)  # F.max_pool2d or F.avg_pool2d
+    return pool(X, case.kernel_size, case.stride, case.padding)
 
 
 def _calls(fn, min_seconds):
@@ -94,7 +94,7 @@ def run_case(case, rounds=9, min_seconds=0.01, loop=None):
     return Row(case, times.get("loop"), times["vectorized"], times["torch"])
 
 
-def cases(shapes=SHAPES, settings=TARGET_SETTINGS, modes=("max", "avg")):
+def cases(shapes=SHAPES, settings=TARGET_SETTINGS, modes=tuple(MODES)):
     return [Case(shape, mode, k, s, p) for shape in shapes for mode in modes for k, s, p in settings]
 
 

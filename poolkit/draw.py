@@ -75,11 +75,9 @@ class Frames(NamedTuple):
         return len(self.steps[0])
 
 
-def frames(X, kernel_size=2, stride=None, padding=0, dilation=1, ceil_mode=False, mode="max",
-           count_include_pad=True, divisor_override=None):
+def frames(X, **pool_params):
     """The scene of X, an (H, W) or (C, H, W) tensor, with pool2d's parameters, and its traces."""
-    sc = explain.scene(X, kernel_size, stride, padding, dilation, ceil_mode, mode, count_include_pad,
-                       divisor_override)
+    sc = explain.scene(X, **pool_params)
     return Frames(sc, [steps_of(sc.table, c) for c in range(sc.channels)])
 
 
@@ -403,14 +401,12 @@ def png_bytes(fig, dpi=DPI):
     return buf.getvalue()
 
 
-def frame_png(X, t=0, kernel_size=2, stride=None, padding=0, dilation=1, ceil_mode=False, mode="max",
-              count_include_pad=True, divisor_override=None, dpi=DPI, max_width=2000):
+def frame_png(X, t=0, dpi=DPI, max_width=2000, **pool_params):
     """PNG bytes of frame t of pooling X ((H, W) or (C, H, W)) with pool2d's parameters.
 
     Invalid parameters raise poolkit's ValueError/TypeError (the same messages as pool2d).
     Wide frames (large or many channels) get a lower dpi so the PNG is at most max_width pixels wide."""
-    fr = frames(X, kernel_size, stride, padding, dilation, ceil_mode, mode, count_include_pad,
-                divisor_override)
+    fr = frames(X, **pool_params)
     fig = frame_figure(fr, t)
     return png_bytes(fig, min(dpi, max_width / fig.get_figwidth()))
 

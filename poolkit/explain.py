@@ -251,11 +251,9 @@ def as_planes(X):
     return X if X.dim() == 3 else X[None]
 
 
-def scene(X, kernel_size=2, stride=None, padding=0, dilation=1, ceil_mode=False, mode="max",
-          count_include_pad=True, divisor_override=None):
+def scene(X, kernel_size=2, **pool_params):
     """The Scene of pooling X ((H, W) or (C, H, W)) with pool2d's parameters; the trace is computed once."""
-    params = make_params(kernel_size, stride, padding, dilation, ceil_mode, mode, count_include_pad,
-                         divisor_override)
+    params = make_params(kernel_size, **pool_params)
     planes = as_planes(X)
     check_input(planes, params)
     table = tabulate(planes, params)

@@ -590,37 +590,14 @@ function render({ model, el }) {
   const ctx = { model, T, view, S: {}, grids: [], dom: skeleton(el, T),
     params: ["kernel_size", "stride", "padding", "dilation", "ceil_mode", "mode", "count_include_pad", "divisor_override"] };
   const { dom } = ctx;
-  const noKernel = !!document.querySelector('meta[name="poolkit-no-kernel"]');
   const act = (action, value) => actions[action](value);
+  const rebuild = () => layOut(ctx);
   const actions = playerActions(ctx, () => drawFrame(ctx), rebuild);
   ctx.actions = actions;
   ctx.controls = buildControls(ctx);
   ctx.player = buildPlayer(ctx, act);
-  if (noKernel) {
-    // a static page: no Python to recompute, so the parameter controls are off and a note says why
-    for (const node of dom.controls.querySelectorAll("[data-needs-kernel]")) node.disabled = true;
-    dom.noKernel.textContent = T.no_kernel;
-  }
-  dom.root.classList.toggle("pk-static", noKernel);
+  withoutKernel(ctx, !!document.querySelector('meta[name="poolkit-no-kernel"]'));
   dom.root.addEventListener("keydown", (e) => onKey(e, ctx, act));
-  const hover = (what, cell) => onHover(ctx, what, cell);
-
-  function rebuild() {
-    if (!ctx.S.channels) return;
-    const L = layoutFor(ctx);
-    view.layout = L;
-    view.image = L.font === 0;
-    // a big input (e.g. a 32x32 photo) is drawn as an image: numbers only in the formula and on hover
-    dom.root.classList.toggle("pk-image", view.image);
-    dom.root.classList.toggle("pk-dilated", !!ctx.S.dilated);
-    dom.root.classList.toggle("pk-grad", view.grad);
-    dom.root.style.setProperty("--font", `${L.font || 10}px`);
-    shadeLegend(ctx);
-    ctx.grids = buildStage(ctx, L, hover);
-    ctx.player.slider.max = String(ctx.S.out[0] * ctx.S.out[1] - 1);
-    view.filled = -1;
-    view.marked = [];
-  }
 
   function onState() {
     ctx.S = model.get("state") || {};
@@ -659,6 +636,34 @@ function render({ model, el }) {
     model.off("change:error", onState);
     for (const name of ctx.params) model.off(`change:${name}`, onParams);
   };
+}
+
+/** On a page without a kernel (a static site) the parameter controls are off and a note says why. */
+function withoutKernel(ctx, static_) {
+  const { dom, T } = ctx;
+  dom.root.classList.toggle("pk-static", static_);
+  if (!static_) return;
+  for (const node of dom.controls.querySelectorAll("[data-needs-kernel]")) node.disabled = true;
+  dom.noKernel.textContent = T.no_kernel;
+}
+
+/** Choose the layout for the width we have and build the grids (on a new state, resize or view). */
+function layOut(ctx) {
+  const { S, view, dom } = ctx;
+  if (!S.channels) return;
+  const L = layoutFor(ctx);
+  view.layout = L;
+  view.image = L.font === 0;
+  // a big input (e.g. a 32x32 photo) is drawn as an image: numbers only in the formula and on hover
+  dom.root.classList.toggle("pk-image", view.image);
+  dom.root.classList.toggle("pk-dilated", !!S.dilated);
+  dom.root.classList.toggle("pk-grad", view.grad);
+  dom.root.style.setProperty("--font", `${L.font || 10}px`);
+  shadeLegend(ctx);
+  ctx.grids = buildStage(ctx, L, (what, cell) => onHover(ctx, what, cell));
+  ctx.player.slider.max = String(S.out[0] * S.out[1] - 1);
+  view.filled = -1;
+  view.marked = [];
 }
 
 /** What the player's buttons, keys and timer do to the view. */

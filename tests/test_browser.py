@@ -53,18 +53,24 @@ def lab(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def page(lab):
-    """The notebook opened in Chromium, every cell run, with a counter of frames sent to the kernel."""
+def playwright(lab):
+    """One Playwright for the module (its sync API allows only one at a time)."""
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
-        browser, pg, sent = open_notebook(p, lab, len(CELLS), require_chromium(), timeout=TIMEOUT)
-        pg.js_errors = []
-        pg.on("pageerror", lambda err: pg.js_errors.append(str(err)))
-        pg.kernel_frames = sent
-        yield pg
-        browser.close()
+        yield p
+
+
+@pytest.fixture(scope="module")
+def page(lab, playwright):
+    """The notebook opened in Chromium, every cell run, with a counter of frames sent to the kernel."""
+    browser, pg, sent = open_notebook(playwright, lab, len(CELLS), require_chromium(), timeout=TIMEOUT)
+    pg.js_errors = []
+    pg.on("pageerror", lambda err: pg.js_errors.append(str(err)))
+    pg.kernel_frames = sent
+    yield pg
+    browser.close()
 
 
 def widget(page, i=0):
@@ -322,6 +328,9 @@ def test_no_javascript_errors_after_resizing(page):
 def test_too_large_input_shows_its_size_and_a_fix(page):
     root = widget(page, 7)
     root.scroll_into_view_if_needed()
+    # JupyterLab skips rendering cells out of view (content-visibility): wait until this one is drawn
+    page.wait_for_function("(r) => r.querySelector('.pk-error').innerText.includes('300')",
+                           arg=root.element_handle(), timeout=TIMEOUT)
     error = root.locator(".pk-error")
     assert error.is_visible() and not root.locator(".pk-stage").is_visible()
     text = error.inner_text()
@@ -352,15 +361,12 @@ NO_KERNEL = """document.addEventListener("DOMContentLoaded", () => {
 
 
 @pytest.fixture(scope="module")
-def static_page(lab):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser, pg, sent = open_notebook(p, lab, len(CELLS), require_chromium(), timeout=TIMEOUT,
-                                          init_script=NO_KERNEL)
-        pg.kernel_frames = sent
-        yield pg
-        browser.close()
+def static_page(lab, playwright):
+    browser, pg, sent = open_notebook(playwright, lab, len(CELLS), require_chromium(), timeout=TIMEOUT,
+                                      init_script=NO_KERNEL)
+    pg.kernel_frames = sent
+    yield pg
+    browser.close()
 
 
 def test_without_a_kernel_controls_are_off_and_the_player_plays(static_page):
