@@ -195,6 +195,7 @@ class Scene(NamedTuple):
     col_readers: dict
     row_counts: list  # per output row: (input taps, input or padding taps, all taps) of its windows
     col_counts: list
+    repeated: list  # per channel: the set of values that occur more than once (None: not worked out)
 
     @property
     def params(self):
@@ -269,7 +270,17 @@ def scene(X, kernel_size=2, **pool_params):
             else:
                 kinds[r, c] = "padding" if r < H + ph and c < W + pw else "overhang"
     counts = [[_axis_counts(taps) for taps in axis] for axis in (table.row_taps, table.col_taps)]
-    return Scene(table, (-ph, last_row), (-pw, last_col), kinds, row_readers, col_readers, *counts)
+    repeated = [_repeated(grid) if table.indices is not None else None for grid in table.grids]
+    return Scene(table, (-ph, last_row), (-pw, last_col), kinds, row_readers, col_readers, *counts, repeated)
+
+
+def _repeated(grid):
+    """The values that occur more than once in a plane (only they can tie)."""
+    seen, twice = set(), set()
+    for row in grid:
+        for v in row:
+            (twice if v in seen else seen).add(v)
+    return twice
 
 
 def _readers(axis_taps):
@@ -414,6 +425,8 @@ def channel_remark(sc, c, t):
     result = table.results[c][t // table.out_hw[1]][t % table.out_hw[1]]
     if result != result:
         return say("nan_wins")
+    if sc.repeated[c] is not None and result not in sc.repeated[c]:
+        return ""  # no other input cell holds this value: no tie possible
     grid, (rows, cols) = table.grids[c], sc.input_taps(t)
     ties = sum(grid[r][cc] == result for r in rows for cc in cols)
     return say("tie", count=ties, value=fmt(result)) if ties > 1 else ""

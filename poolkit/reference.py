@@ -245,6 +245,7 @@ class Table(NamedTuple):
     grids: list  # grids[p]: the input values, nested lists
     texts: list  # texts[p]: fmt of every input value
     results: list  # results[p][i][j]
+    result_texts: list  # fmt of every result
     indices: list | None  # indices[p][i][j]: flat index of the winner (modes that pick one), else None
 
     def kinds(self, i, j):
@@ -258,7 +259,7 @@ class Table(NamedTuple):
                  for r, rk in self.row_taps[i] if rk != "overhang"
                  for c, ck in self.col_taps[j] if ck != "overhang"]
         d = self.divisors[i][j] if self.divisors is not None else None
-        return FORMULA[self.params.mode](terms, fmt(self.results[p][i][j]), d)
+        return FORMULA[self.params.mode](terms, self.result_texts[p][i][j], d)
 
 
 def tabulate(planes, params):
@@ -280,7 +281,9 @@ def tabulate(planes, params):
                     for i in range(out_h)]
     grids = planes.tolist()
     texts = [[[fmt(v) for v in row] for row in grid] for grid in grids]
-    return Table(params, (H, W), (out_h, out_w), rows, cols, divisors, grids, texts, Y.tolist(),
+    results = Y.tolist()
+    result_texts = [[[fmt(v) for v in row] for row in plane] for plane in results]
+    return Table(params, (H, W), (out_h, out_w), rows, cols, divisors, grids, texts, results, result_texts,
                  index.tolist() if index is not None else None)
 
 
