@@ -155,7 +155,8 @@ def _channel(sc, c):
     winners = [winner(sc, c, t) for t in steps]
     remarks = {t: remark for t in steps if (remark := channel_remark(sc, c, t))}  # ties and NaN: rare
     return {
-        "input": _grid(table.grids[c], lo, hi, table.texts[c]), "output": _grid(table.results[c], lo, hi, table.result_texts[c]),
+        "input": _grid(table.grids[c], lo, hi, table.texts[c]),
+        "output": _grid(table.results[c], lo, hi, table.result_texts[c]),
         "grad": _grid(grad, *_range(grad)),
         "range": [minus(fmt(lo)), minus(fmt(hi))], "grad_range": [minus(fmt(v)) for v in _range(grad)],
         "formula": [table.formula(c, t // ow, t % ow) for t in steps],
