@@ -477,16 +477,17 @@ def gradient(sc, c):
     output's gradient 1 to it (a cell that wins k windows gets k); an average spreads 1/divisor over the
     input cells of the window. Padding and overhang cells are not inputs: no gradient."""
     table, (H, W) = sc.table, sc.table.input_hw
-    grad = [[0.0] * W for _ in range(H)]
-    for t in range(sc.n_steps):
-        i, j = divmod(t, table.out_hw[1])
-        if table.indices is not None:
-            flat = table.indices[c][i][j]
-            if 0 <= flat < H * W:
-                grad[flat // W][flat % W] += 1.0
-            continue
-        share = 1.0 / table.divisors[i][j]
-        for r in (r for r, kind in table.row_taps[i] if kind == "input"):
-            for cc in (cc for cc, kind in table.col_taps[j] if kind == "input"):
-                grad[r][cc] += share
-    return grad
+    if table.indices is not None:
+        flat = torch.tensor(table.indices[c]).flatten()
+        flat = flat[(flat >= 0) & (flat < H * W)]  # (a window of padding only may point outside)
+        return torch.bincount(flat, minlength=H * W).double().reshape(H, W).tolist()
+    grad = torch.zeros(H, W, dtype=torch.float64)
+    share = 1.0 / torch.tensor(table.divisors, dtype=torch.float64)
+    for a in range(len(table.row_taps[0])):  # one tap of every window at a time
+        rows = [(i, taps[a][0]) for i, taps in enumerate(table.row_taps) if taps[a][1] == "input"]
+        for b in range(len(table.col_taps[0])):
+            cols = [(j, taps[b][0]) for j, taps in enumerate(table.col_taps) if taps[b][1] == "input"]
+            if rows and cols:
+                (i, r), (j, cc) = (torch.tensor(list(zip(*pairs, strict=True))) for pairs in (rows, cols))
+                grad.index_put_((r[:, None], cc[None, :]), share[i[:, None], j[None, :]], accumulate=True)
+    return grad.tolist()
