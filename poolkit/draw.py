@@ -113,8 +113,18 @@ def text_lines(fr, t):
 
 
 def _wrap(line, width):
+    """Break a long line before an " = " where possible, so no expression is cut in the middle."""
     if len(line) <= width:
         return [line]
+    head, *rest = line.split(" = ")
+    lines = [head]
+    for part in rest:
+        if len(lines[-1]) + 3 + len(part) <= width:
+            lines[-1] += " = " + part
+        else:
+            lines.append("    = " + part)
+    if all(len(piece) <= width for piece in lines):
+        return lines
     return textwrap.wrap(line, width, break_on_hyphens=False, subsequent_indent="    ") or [""]
 
 
