@@ -556,10 +556,14 @@ def test_one_stub_style_and_one_line_checks():
             assert all(re.fullmatch(r"exercises\.check_\w+\(\w+\);?", line) for line in lines), check.source
 
 
+def every_notebook():
+    return [p for p in NOTEBOOKS.glob("**/*.ipynb") if ".ipynb_checkpoints" not in p.parts]
+
+
 def test_no_exercise_twice_and_only_the_exercise_notebook_has_them():
-    every = {path: stubs(path) for path in NOTEBOOKS.glob("**/*.ipynb")}
-    assert all(not names for path, names in every.items() if path != EXERCISES), every
-    for path in NOTEBOOKS.glob("**/*.ipynb"):
+    every = {path.name: stubs(path) for path in every_notebook()}
+    assert all(not names for name, names in every.items() if name != EXERCISES.name), every
+    for path in every_notebook():
         for cell in notebook_cells(path):
             assert "solution" not in cell.metadata.get("tags", []), "solutions go in <details> markdown"
 
