@@ -1,6 +1,6 @@
 """The training study behind one call: LeNet-style nets that differ only in how they downsample.
 
-    study = run_study(num_epochs=20, seeds=(0, 1, 2))   # trains every variant once per seed
+    study = run_study(num_epochs=15, seeds=(0, 1, 2))   # trains every variant once per seed
     plot_study(study)                                     # test accuracy per epoch, and the summary bars
     for line in takeaway(study): print(line)              # one plain sentence per question, from the run
 
@@ -52,6 +52,7 @@ def train_once(downsample, seed, num_epochs, n_train, n_test, lr=0.05, batch_siz
     """Train one variant with plain SGD; return its test accuracy after every epoch and its seconds."""
     torch.manual_seed(seed)
     train_iter, test_iter = load_data_shapes(batch_size, n_train, n_test, seed=seed)
+    test_iter = torch.utils.data.DataLoader(test_iter.dataset, batch_size=500)  # evaluating: large batches
     net = lenet(downsample)
     for layer in net:
         if isinstance(layer, (nn.Conv2d, nn.Linear)):
@@ -65,7 +66,8 @@ def train_once(downsample, seed, num_epochs, n_train, n_test, lr=0.05, batch_siz
             loss(net(X), y).backward()
             optimizer.step()
         test_acc.append(accuracy(net, test_iter))
-    return test_acc, time.perf_counter() - start, accuracy(net, train_iter)
+    whole_train = torch.utils.data.DataLoader(train_iter.dataset, batch_size=500)
+    return test_acc, time.perf_counter() - start, accuracy(net, whole_train)
 
 
 @dataclass
@@ -85,7 +87,7 @@ class Study:
         return [float(torch.tensor(c[-5:]).median()) for c in self.curves[variant]]
 
 
-def run_study(num_epochs=20, n_train=1000, n_test=1000, seeds=(0, 1, 2), variants=VARIANTS):
+def run_study(num_epochs=15, n_train=1000, n_test=1000, seeds=(0, 1, 2), variants=VARIANTS):
     """Train every variant once per seed and return the Study; prints one line per variant as it goes.
 
     Runs on one CPU thread: these small nets train fastest that way (two threads on a busy two-core machine
