@@ -23,7 +23,7 @@ def _stamps():
     square = ((rows == 0) | (rows == n - 1) | (cols == 0) | (cols == n - 1))
     disc = (rows - mid) ** 2 + (cols - mid) ** 2 <= mid**2
     bar = (rows >= mid - 1) & (rows <= mid + 1)
-    corner = ((rows == 0) & (cols < n)) | ((cols == 0) & (rows < n))
+    corner = (rows == 0) | (cols == 0)
     return torch.stack([plus, cross, square, disc, bar, corner]).float()
 
 

@@ -1,4 +1,5 @@
-"""Notebooks are stored clean (the fix is `python3.11 make.py clean`), and the fix-it tool works."""
+"""Notebooks (core and deep dives) are stored clean (the fix is `python3.11 make.py clean`), and the fix-it
+tool works."""
 
 import json
 import subprocess
@@ -12,11 +13,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 import clean_notebooks  # noqa: E402
 
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+NOTEBOOKS = sorted(p for p in (ROOT / "notebooks").glob("**/*.ipynb") if ".ipynb_checkpoints" not in p.parts)
 FIX = "Fix: python3.11 make.py clean"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.relative_to(ROOT / "notebooks").as_posix()
+                                                 for p in NOTEBOOKS])
 def test_notebook_is_stored_clean(path):
     nb = nbformat.read(path, as_version=4)
     nbformat.validate(nb)

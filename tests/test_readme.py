@@ -134,8 +134,11 @@ def test_readme_dependency_table_matches_requirements():
 
 
 def test_readme_lists_every_notebook():
-    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
-        assert f"(notebooks/{path.name})" in README, f"{path.name} is missing from the README's table"
+    section = README.split("## 笔记本 / The notebooks\n")[1].split("\n## ")[0]
+    notebooks = (p for p in (ROOT / "notebooks").glob("**/*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+    for path in sorted(notebooks):
+        link = path.relative_to(ROOT).as_posix()
+        assert f"]({link})" in section, f"{link} is missing from the README's notebook section"
 
 
 # --- the exercisers -------------------------------------------------------------------------------------
