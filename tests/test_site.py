@@ -53,6 +53,8 @@ CORE = [
         "![a GIF](../Images/tiny.png)\n\nNext: [the deep dive](deep-dives/d1-deep.ipynb)."),
     nbformat.v4.new_code_cell("import torch\nimport poolkit\nX = torch.arange(16.0).reshape(4, 4)\n"
                               "poolkit.SlidingWindow(X, kernel_size=2, stride=1)"),
+    nbformat.v4.new_code_cell("reference_answer = 42\nprint(reference_answer)",  # a collapsed solution
+                              metadata={"jupyter": {"source_hidden": True, "outputs_hidden": True}}),
 ]
 DEEP = [
     nbformat.v4.new_markdown_cell("# 深入 / Deep dive\n\n![again](../../Images/tiny.png)\n\n"
@@ -244,6 +246,11 @@ def test_widget_plays_without_kernel_or_internet(visit):
     assert image.evaluate("img => img.complete && img.naturalWidth > 0")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / "site-widget.png")
+    # the collapsed solution stays collapsed until clicked, as in JupyterLab
+    solution = page.get_by_text("reference_answer = 42")
+    assert solution.count() == 1 and not solution.is_visible()
+    page.locator("details.pk-site-hidden summary").first.click()
+    assert solution.is_visible()
     assert_clean(page)
 
 
