@@ -1,23 +1,25 @@
 """The static site (tools/build_site.py, `python3.11 make.py site`) in a real browser, with no internet.
 
-Kept fast: instead of the full site, the builder's own build() runs on a small temporary project (a README
-with a notebook table, a core notebook with a SlidingWindow, MathJax and an image, a deep dive two folders
-down). The site is served from 127.0.0.1 and opened in headless Chromium with every request to another host
-blocked and recorded. The npm packages come from tools/site/package-lock.json (`npm ci` once, then reused).
+Kept fast: instead of the full site, `make.py site` builds a small temporary project (a README with a
+notebook table, a core notebook with a SlidingWindow, MathJax, an image and a collapsed solution, a deep dive
+two folders down). `python -m http.server` serves it on 127.0.0.1, and headless Chromium opens it with every
+request to another host blocked and recorded. The npm packages come from tools/site/package-lock.json
+(`npm ci` once, then reused while the lock file stays the same).
 """
 
-import functools
-import http.server
+import json
 import os
 import re
 import shutil
+import socket
+import subprocess
 import sys
-import threading
+import time
 from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import require_chromium
+from conftest import load_make, require_chromium
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
@@ -86,21 +88,36 @@ def site(tmp_path_factory):
         nb.metadata.kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
         nbformat.write(nb, root / path)
     out = root / "site"
-    build_site.build(out, root=root)
+    make = load_make()  # the README's `python3.11 make.py site`, pointed at the small project
+    make.ensure_venv = lambda *files: None  # the test already runs in .venv
+    assert make.site(["--root", str(root), "--out", str(out)]) == 0
     return out
+
+
+def test_make_py_site_runs_the_builder(site):
+    """`python3.11 make.py site` ran tools/build_site.py (the fixture above), which wrote the whole site."""
+    assert sorted(p.name for p in site.iterdir()) == ["Images", "index.html", "notebooks", "static"]
 
 
 @pytest.fixture(scope="module")
 def server(site):
-    """The site on http://127.0.0.1:<free port>/, like `python -m http.server`."""
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=site))
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_port}/"
-    httpd.shutdown()
+    """The README's `python3.11 -m http.server -d site 8000`, on a free port of 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    command = [sys.executable, "-m", "http.server", "-d", str(site), "-b", "127.0.0.1", str(port)]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            assert proc.poll() is None and time.monotonic() < deadline, "http.server did not start"
+            time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}/"
+    proc.terminate()
+    proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -172,6 +189,30 @@ def test_the_real_readme_links_every_notebook_and_nothing_else():
     linked = set(re.findall(r'href="(notebooks/[^"#]+)\.html', index))
     on_disk = {str(p.relative_to(ROOT).with_suffix("")) for p in build_site.find_notebooks(ROOT)}
     assert on_disk and linked == on_disk
+
+
+def test_npm_packages_are_pinned_and_match_the_python_side():
+    """Exact versions in package.json, the same in the lock; anywidget's front end = the Python package."""
+    package = json.loads((build_site.NPM_DIR / "package.json").read_text())
+    lock = json.loads((build_site.NPM_DIR / "package-lock.json").read_text())
+    for name, version in package["dependencies"].items():
+        assert re.fullmatch(r"\d+\.\d+\.\d+", version), f"{name} {version}: pin an exact version"
+        assert lock["packages"][f"node_modules/{name}"]["version"] == version
+    (python_pin,) = re.findall(r"^anywidget==(\S+)", (ROOT / "requirements.txt").read_text(), re.M)
+    assert package["dependencies"]["anywidget"] == python_pin
+
+
+def test_npm_ci_runs_again_only_when_the_lock_file_changes(tmp_path, monkeypatch):
+    (tmp_path / "package-lock.json").write_text("{}")
+    calls = []
+    monkeypatch.setattr(build_site.subprocess, "run", lambda args, **kw: calls.append(args[1]))
+    (tmp_path / "node_modules").mkdir()
+    build_site.npm_install(tmp_path)
+    build_site.npm_install(tmp_path)
+    assert calls == ["ci"]
+    (tmp_path / "package-lock.json").write_text('{"changed": true}')
+    build_site.npm_install(tmp_path)
+    assert calls == ["ci", "ci"]
 
 
 def test_check_site_reports_outside_scripts_and_broken_links(tmp_path):

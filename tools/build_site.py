@@ -42,8 +42,10 @@ ASSETS = {
     "mathjax/es5/tex-chtml-full.js": "static/mathjax/tex-chtml-full.js",
     "mathjax/es5/output/chtml/fonts/woff-v2": "static/mathjax/output/chtml/fonts/woff-v2",
 }
-# embed-amd.js bundles libembed-amd; embed.js is the build for pages without require.js
-SKIP_ASSETS = shutil.ignore_patterns("embed.js", "embed.js.*", "libembed-amd.js", "*.map", "*.LICENSE.txt")
+# embed-amd.js bundles libembed-amd; embed.js is the build for pages without require.js; browsers take
+# Font Awesome's woff2/woff, so its legacy eot/ttf/svg copies (2 MB) stay out
+SKIP_ASSETS = shutil.ignore_patterns("embed.js", "embed.js.*", "libembed-amd.js", "*.map", "*.LICENSE.txt",
+                                     "*.eot", "*.ttf", "*.svg")
 NO_KERNEL_NOTE = (
     "这是静态网站：小部件可以播放、单步、拖动，但改参数需要运行中的笔记本"
     "（<code>python3.11 make.py lab</code>，或 Binder）。<br>"
@@ -265,8 +267,10 @@ def build(out, root=ROOT, npm_dir=NPM_DIR):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "site", help="the site's folder (default: site/)")
+    parser.add_argument("--root", type=Path, default=ROOT,
+                        help="the project with README.md, notebooks/ and Images/ (default: this repository)")
     args = parser.parse_args(argv)
-    build(args.out)
+    build(args.out, root=args.root.resolve())
 
 
 if __name__ == "__main__":
