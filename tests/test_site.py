@@ -61,7 +61,8 @@ CORE = [
 DEEP = [
     nbformat.v4.new_markdown_cell("# 深入 / Deep dive\n\n![again](../../Images/tiny.png)\n\n"
                                   "Back: [the window](../01-window.ipynb)"),
-    nbformat.v4.new_code_cell("print(1 + 1)"),
+    nbformat.v4.new_code_cell("import os\n"
+                              "print('test settings:', [k for k in os.environ if k.startswith('POOLKIT_')])"),
 ]
 
 
@@ -90,7 +91,11 @@ def site(tmp_path_factory):
     out = root / "site"
     make = load_make()  # the README's `python3.11 make.py site`, pointed at the small project
     make.ensure_venv = lambda *files: None  # the test already runs in .venv
-    assert make.site(["--root", str(root), "--out", str(out)]) == 0
+    os.environ["POOLKIT_QUICK"] = "1"  # as the notebook runner sets it: the site must not inherit it
+    try:
+        assert make.site(["--root", str(root), "--out", str(out)]) == 0
+    finally:
+        del os.environ["POOLKIT_QUICK"]
     return out
 
 
@@ -240,6 +245,7 @@ def test_built_pages_mirror_the_notebooks_and_need_no_internet(site):
     assert 'href="deep-dives/d1-deep.html"' in page
     deep = (site / "notebooks" / "deep-dives" / "d1-deep.html").read_text(encoding="utf-8")
     assert 'src="../../static/require.js"' in deep and 'href="../01-window.html"' in deep
+    assert "test settings: []" in deep, "the notebooks ran with the runner's settings, not the learner's"
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import argparse
 import hashlib
 import html.parser
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -233,6 +234,8 @@ def check_site(out):
 def build(out, root=ROOT, npm_dir=NPM_DIR):
     """Build the site from root's README.md, notebooks/ and Images/ into out; returns the pages written."""
     start = time.perf_counter()
+    for name in sorted(k for k in os.environ if k.startswith("POOLKIT_")):  # e.g. the runner's POOLKIT_QUICK
+        print(f"Ignoring {name}={os.environ.pop(name)}: the site shows the learner's own run.", flush=True)
     node_modules = npm_install(npm_dir)
     out = Path(out)
     if out.exists():
