@@ -3,6 +3,7 @@
     python3.11 make.py lab     # create .venv if needed, install requirements.txt, open JupyterLab
     python3.11 make.py test    # same plus requirements-test.txt, then ruff and the whole test suite
     python3.11 make.py clean   # strip outputs, execution counts and widget state from notebooks/
+    python3.11 make.py site    # build the static site in site/ (every notebook executed, no CDN needed)
 
 Extra arguments go to the tool: `python3.11 make.py test -k trace`, `python3.11 make.py lab --no-browser`.
 The system Python is never touched: everything is installed into ./.venv.
@@ -81,8 +82,13 @@ def clean(extra):
     return run("python", "tools/clean_notebooks.py", *extra)
 
 
+def site(extra):
+    ensure_venv("requirements.txt")
+    return run("python", "tools/build_site.py", *extra)
+
+
 if __name__ == "__main__":
-    commands = {"lab": lab, "test": test, "clean": clean}
+    commands = {"lab": lab, "test": test, "clean": clean, "site": site}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         sys.exit(__doc__)
     sys.exit(commands[sys.argv[1]](sys.argv[2:]))
