@@ -132,9 +132,9 @@ TEXT = {  # key: (Chinese, English); {names} are filled in by say()
     "error_title": ("参数无效", "Invalid parameters"),
     "too_large_title": ("输入太大", "Too large to draw cell by cell"),
     "fix": ("修正", "Fix:"),
-    "no_kernel": ("改参数需要运行中的笔记本。",
-                  "Changing the parameters needs a running notebook: see the README's 「开始 / Start」 to "
-                  "run it locally or on Binder. Play, step and hover work here."),
+    "no_kernel": ("改参数需要运行中的笔记本（本地 make.py lab，或 Binder）。",
+                  "Changing the parameters needs a running notebook (a Jupyter kernel): run it locally with "
+                  "make.py lab, or on Binder. Play, step and hover work here."),
 }
 
 
