@@ -42,10 +42,10 @@ def test_clean_tool_strips_a_dirty_notebook(tmp_path, monkeypatch):
     for c in raw["cells"]:
         c.pop("id")  # as an old editor would write it
     raw["nbformat_minor"] = 4
-    path = tmp_path / "notebooks" / "x.ipynb"
-    path.parent.mkdir()
+    path = tmp_path / "notebooks" / "deep-dives" / "x.ipynb"  # deep dives are cleaned too
+    path.parent.mkdir(parents=True)
     path.write_text(json.dumps(raw))
-    monkeypatch.setattr(clean_notebooks, "NOTEBOOKS", path.parent)
+    monkeypatch.setattr(clean_notebooks, "NOTEBOOKS", path.parent.parent)
     assert clean_notebooks.main(["--check"]) == 1
     assert clean_notebooks.main([]) == 0
     assert clean_notebooks.main(["--check"]) == 0

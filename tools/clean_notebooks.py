@@ -1,6 +1,6 @@
 """Store notebooks clean: no outputs, no execution counts, no widget state, cell ids, kernel python3.
 
-    python3.11 make.py clean                 # every notebooks/*.ipynb, in place
+    python3.11 make.py clean                 # every notebook under notebooks/ (deep dives too), in place
     python3.11 make.py clean --check         # exit 1 and list the notebooks that are not clean
 """
 
@@ -37,10 +37,11 @@ def cleaned(path):
 def main(argv):
     check = "--check" in argv
     dirty = []
-    for path in sorted(NOTEBOOKS.glob("*.ipynb")):
+    paths = [p for p in NOTEBOOKS.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts]
+    for path in sorted(paths):
         text = cleaned(path)
         if path.read_text(encoding="utf-8") != text:
-            dirty.append(path.name)
+            dirty.append(path.relative_to(NOTEBOOKS).as_posix())
             if not check:
                 path.write_text(text, encoding="utf-8")
     verb = "not clean" if check else "cleaned"
