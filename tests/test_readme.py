@@ -47,7 +47,9 @@ EXERCISED = {
     "pip check": "tests/test_dependencies.py (test_pip_check_complains_only_about_d2ls_own_pins)",
     "pip install --no-deps d2l==1.0.3":
         "tests/test_make.py (test_d2l_comes_with_no_deps_after_the_requirements)",
-    f"PIP_EXTRA_INDEX_URL={CPU_INDEX_URL} python3 make.py lab": "test_make_py_passes_pip_settings_through",
+    "python3 make.py lab --cpu":
+        "tests/test_make.py (test_cpu_flag_overrides_the_driver_and_platform_checks)",
+    "python3 make.py lab --cuda": "tests/test_make.py (test_every_other_case_gets_pypi)",
     "python3 make.py clean": "test_make_py_clean_runs_the_clean_tool",
     ".venv/bin/pytest tests/test_notebooks.py -k 01-pool2d -q": "test_one_notebook_command_selects_it",
     ".venv/bin/ruff check .": "test_make_py_test_runs_ruff_then_pytest",
@@ -250,9 +252,18 @@ def test_ci_runs_the_readme_test_command():
     subprocess.run(["bash", "-n", str(ROOT / ".ci" / "run")], check=True)
 
 
+def test_cpu_index_is_binders():
+    """The index the README's CPU-only section names is make.py's and Binder's."""
+    make = load_make()
+    assert f"(`{CPU_INDEX_URL}`)" in README and make.CPU_INDEX == CPU_INDEX_URL
+    assert f"wheels within {make.PROBE_SECONDS} s" in README, "the README states the probe's time limit"
+    binder = (ROOT / "binder" / "requirements.txt").read_text(encoding="utf-8")
+    assert f"--extra-index-url {CPU_INDEX_URL}" in binder
+
+
 def test_make_py_passes_pip_settings_through(monkeypatch, tmp_path):
-    """The CPU-only command works by pip reading PIP_EXTRA_INDEX_URL: make.py must not replace the
-    environment of its pip call. (The CPU index itself is unreachable here; see README.)"""
+    """A learner's own PIP_EXTRA_INDEX_URL (the README's earlier CPU-only advice) still works: make.py adds
+    no index then, and never replaces the environment of its pip calls."""
     make = load_make()
     make.use_venv(tmp_path)
     (tmp_path / "bin").mkdir()
@@ -266,8 +277,6 @@ def test_make_py_passes_pip_settings_through(monkeypatch, tmp_path):
     (args, kwargs), _, _ = calls  # requirements.txt; d2l with --no-deps; pip check
     assert args[1:4] == ["-m", "pip", "install"] and "env" not in kwargs
     assert not any("index-url" in a for a in args), "make.py must not override the learner's pip settings"
-    binder = (ROOT / "binder" / "requirements.txt").read_text(encoding="utf-8")
-    assert f"--extra-index-url {CPU_INDEX_URL}" in binder  # the README's URL is the one Binder uses
 
 
 def test_make_py_clean_runs_the_clean_tool(monkeypatch):
