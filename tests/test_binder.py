@@ -12,6 +12,7 @@ import importlib.metadata
 import importlib.util
 import os
 import re
+import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -297,3 +298,87 @@ def test_what_d2ls_torch_module_imports_is_installed_by_both():
     assert not missing_from(ROOT_PINS, modules), f"requirements.txt lacks {missing_from(ROOT_PINS, modules)}"
     assert not missing_from(BINDER_PINS, modules), f"binder/ lacks {missing_from(BINDER_PINS, modules)}"
 
+
+# --- the Dockerfile repo2docker itself would build ------------------------------------------------------
+# `repo2docker --no-build --debug .` reads binder/ exactly as Binder does and prints the Dockerfile,
+# without Docker (about 2 s). jupyter-repo2docker is a test tool (requirements-test.txt).
+
+
+@pytest.fixture(scope="module")
+def dockerfile():
+    repo2docker = Path(sys.executable).with_name("repo2docker")
+    assert repo2docker.exists(), "no repo2docker: python3 make.py test installs requirements-test.txt"
+    result = subprocess.run([str(repo2docker), "--no-build", "--debug", "."], cwd=ROOT, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    output = result.stdout + result.stderr
+    assert "FROM " in output, output[-3000:]
+    return output
+
+
+def dockerfile_line_index(text, line):
+    lines = [candidate.strip() for candidate in text.splitlines()]
+    assert line in lines, f"not in the Dockerfile: {line}"
+    return lines.index(line)
+
+
+def base_environment_lock(text):
+    """The conda lock file of repo2docker's base environment that this Dockerfile copies in."""
+    import escapism
+
+    (escaped,) = re.findall(r"^COPY \S+ build_script_files/(\S+?)-[0-9a-f]{6} /tmp/env/environment\.lock$",
+                            text, re.M)
+    return Path(escapism.unescape(escaped, escape_char="-"))
+
+
+def test_repo2docker_builds_on_binders_python(dockerfile):
+    version = "{}.{}".format(*runtime_python())
+    assert f"Building conda environment for python={version}" in dockerfile
+    lock = base_environment_lock(dockerfile)
+    assert lock.name == f"environment.py-{version}-linux-64.lock", lock
+    pythons = re.findall(r"/python-(\d+\.\d+)\.\d+-\w+\.conda", lock.read_text())
+    assert pythons == [version], pythons
+
+
+def test_repo2docker_installs_the_apt_packages(dockerfile):
+    packages = [line.partition("#")[0].strip() for line in (BINDER / "apt.txt").read_text().splitlines()]
+    packages = [p for p in packages if p]
+    installs = [line for line in dockerfile.splitlines()
+                if line.startswith("apt-get install --yes --no-install-recommends")]
+    assert installs and installs[0].split("&&")[0].split()[4:] == packages, installs
+
+
+def test_requirements_are_installed_before_the_repository_is_copied(dockerfile):
+    """So their image layer (torch, ...) is cached while only notebooks change."""
+    copy_reqs = dockerfile_line_index(
+        dockerfile, "COPY --chown=0:0 src/binder/requirements.txt ${REPO_DIR}/binder/requirements.txt")
+    install = dockerfile_line_index(
+        dockerfile, 'RUN ${KERNEL_PYTHON_PREFIX}/bin/pip install --no-cache-dir -r "binder/requirements.txt"')
+    copy_repo = dockerfile_line_index(dockerfile, "COPY --chown=0:0 src/ ${REPO_DIR}/")
+    assert copy_reqs < install < copy_repo
+
+
+def test_post_build_runs_after_the_copy(dockerfile):
+    copy_repo = dockerfile_line_index(dockerfile, "COPY --chown=0:0 src/ ${REPO_DIR}/")
+    assert dockerfile_line_index(dockerfile, "RUN ./binder/postBuild") > copy_repo
+
+
+def test_nothing_reinstalls_the_base_images_jupyter_at_another_major(dockerfile):
+    """The base environment's lock pins JupyterLab and Notebook; nothing binder/ installs may move them
+    to another major: not a pin, and no requirement of anything the pins bring in."""
+    lock = base_environment_lock(dockerfile).read_text()
+    base = {canonicalize_name(name): Version(version)
+            for name, version in re.findall(r"/([A-Za-z0-9_.-]+?)-(\d[\w.]*)-[\w.]+\.conda", lock)}
+    server = {name: base[name] for name in ("jupyterlab", "notebook", "jupyter-server")}
+    assert server["jupyterlab"].major == 4 and server["notebook"].major == 7, server
+    assert not set(server) & (set(BINDER_PINS) | set(NO_DEPS_PINS)), "binder/ pins the image's server"
+    for name in dependency_closure(BINDER_PINS):
+        for line in importlib.metadata.requires(name) or []:
+            requirement = Requirement(line)
+            target = canonicalize_name(requirement.name)
+            applies = requirement.marker is None or requirement.marker.evaluate({"extra": ""})
+            if target in server and applies:
+                assert server[target] in requirement.specifier, (
+                    f"{name} requires {requirement}: pip would replace the image's {target} {server[target]}")
+    # ipywidgets stays on the image's major (its lab extension is part of the image's JupyterLab).
+    assert pinned_version(BINDER_PINS["ipywidgets"]).major == base["ipywidgets"].major
