@@ -247,8 +247,14 @@ def test_readme_states_the_supported_pythons():
 
 
 def test_ci_runs_the_readme_test_command():
+    """On the oldest supported Python and on a newer one, each in its own venv."""
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    assert "python3 make.py test" in [line.strip() for line in ci.splitlines()]
+    lines = [line.strip() for line in ci.splitlines()]
+    assert "python3 make.py test" in lines and 'POOLKIT_VENV=".venv-$NEWEST" python3 make.py test' in lines
+    versions = dict(re.findall(r"^(OLDEST|NEWEST)=(\d+\.\d+)\b", ci, re.M))
+    oldest, newest = (tuple(map(int, versions[k].split("."))) for k in ("OLDEST", "NEWEST"))
+    supported = load_make().SUPPORTED
+    assert oldest == supported[0] and oldest < newest <= supported[1], versions
     subprocess.run(["bash", "-n", str(ROOT / ".ci" / "run")], check=True)
 
 
