@@ -36,12 +36,21 @@ VERSIONS = ('.venv/bin/python -c "import torch, torchvision; '
 
 # README command -> the test (in this file unless a path is given) or script that exercises it.
 EXERCISED = {
-    "python3.11 make.py lab": "test_make_py_lab_serves_notebook_01",
-    "py -3.11 make.py lab": "test_make_py_lab_serves_notebook_01 (Windows' launcher, the same make.py)",
-    "python3.11 make.py test": ".ci/run (test_ci_runs_the_readme_test_command)",
-    "py -3.11 make.py test": ".ci/run (the Windows launcher runs the same make.py)",
-    f"PIP_EXTRA_INDEX_URL={CPU_INDEX_URL} python3.11 make.py lab": "test_make_py_passes_pip_settings_through",
-    "python3.11 make.py clean": "test_make_py_clean_runs_the_clean_tool",
+    "python3 make.py lab": "test_make_py_lab_serves_notebook_01",
+    "py make.py lab": "test_make_py_lab_serves_notebook_01 (Windows' launcher, the same make.py)",
+    "python3 make.py test": ".ci/run (test_ci_runs_the_readme_test_command)",
+    "py make.py test": ".ci/run (the Windows launcher runs the same make.py)",
+    "python3.13 make.py lab": "tests/test_make.py (test_make_py_accepts_every_supported_python); .ci/run",
+    "py -3.13 make.py lab": "tests/test_make.py (test_make_py_accepts_every_supported_python)",
+    "python3.13 make.py --venv .venv-3.13 lab":
+        "tests/test_make.py (test_make_py_options_are_taken_out_of_the_tools_arguments); .ci/run",
+    "pip check": "tests/test_dependencies.py (test_pip_check_complains_only_about_d2ls_own_pins)",
+    "pip install --no-deps d2l==1.0.3":
+        "tests/test_make.py (test_d2l_comes_with_no_deps_after_the_requirements)",
+    "python3 make.py lab --cpu":
+        "tests/test_make.py (test_cpu_flag_overrides_the_driver_and_platform_checks)",
+    "python3 make.py lab --cuda": "tests/test_make.py (test_every_other_case_gets_pypi)",
+    "python3 make.py clean": "test_make_py_clean_runs_the_clean_tool",
     ".venv/bin/pytest tests/test_notebooks.py -k 01-pool2d -q": "test_one_notebook_command_selects_it",
     ".venv/bin/ruff check .": "test_make_py_test_runs_ruff_then_pytest",
     VERSIONS: "test_version_check_command_runs",
@@ -76,20 +85,23 @@ def test_every_readme_command_is_exercised():
 
 def test_every_exerciser_exists():
     for command, exerciser in EXERCISED.items():
-        names = re.findall(r"\btest_\w+", exerciser)
         paths = re.findall(r"(?:tests|\.ci)/[\w./]+", exerciser)
+        names = re.findall(r"\btest_\w+", re.sub(r"(?:tests|\.ci)/[\w./]+", "", exerciser))
         assert names or paths or exerciser.startswith("CI itself"), command
         for name in names:
             if not paths or exerciser.index(name) < exerciser.index(paths[0]):
                 assert callable(globals().get(name)), f"{command!r}: {name} is not a test in this file"
+            elif paths[0].endswith(".py"):  # a test in the test file named before it
+                defined = f"def {name}(" in (ROOT / paths[0]).read_text() or callable(globals().get(name))
+                assert defined, f"{command!r}: {name} is neither in {paths[0]} nor in this file"
         for path in paths:
             assert (ROOT / path).exists(), f"{command!r}: {path} does not exist"
 
 
 def test_readme_has_the_two_commands_and_the_binder_link():
     commands = readme_commands()
-    assert "python3.11 make.py lab" in commands and "python3.11 make.py test" in commands
-    assert "py -3.11 make.py lab" in commands
+    assert "python3 make.py lab" in commands and "python3 make.py test" in commands
+    assert "py make.py lab" in commands and "py make.py test" in commands
     (url,) = re.findall(r"\((https://mybinder\.org/v2/gh/[^)\s]+)\)", README)
     match = re.fullmatch(r"https://mybinder\.org/v2/gh/([\w.-]+)/([\w.-]+)/HEAD\?urlpath=lab/tree/(\S+)", url)
     assert match, url
@@ -122,12 +134,9 @@ def test_readme_local_links_exist():
 
 
 def test_readme_dependency_table_matches_requirements():
-    pins = {}
-    for line in (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines():
-        match = re.fullmatch(r"([A-Za-z0-9_.-]+)==(\S+)", line.strip())
-        if match:
-            pins[match[1].lower()] = match[2]
-    assert pins
+    make = load_make()
+    pins = {**make.pins(), **make.pins(ROOT / make.NO_DEPS)}
+    assert "d2l" in pins and "numpy" in pins
     rows = dict(re.findall(r"^\| ([\w.-]+) \| ([\w.]+) \|", README, re.M))
     for name, version in pins.items():
         assert rows.get(name) == version, f"README's dependency table: {name} should say {version}"
@@ -231,35 +240,58 @@ def test_make_py_lab_adds_allow_root_only_for_root(monkeypatch, capsys, euid, ex
     assert ("adding --allow-root" in capsys.readouterr().out) == added
 
 
+def test_readme_states_the_supported_pythons():
+    """The range make.py accepts (tests/test_make.py checks make.py and pyproject.toml agree)."""
+    oldest, newest = (".".join(map(str, v)) for v in load_make().SUPPORTED)
+    start = README.split("\n## 开始 / Start", 1)[1].split("\n## ", 1)[0]
+    assert f"any Python from {oldest} to {newest}" in start and f"{oldest} 到 {newest}" in start
+    assert f"{newest} is the newest Python torch" in start
+    assert "python3.11" not in README and "py -3.11" not in README, "the commands are version-neutral"
+
+
 def test_ci_runs_the_readme_test_command():
+    """On the oldest supported Python and on a newer one, each in its own venv."""
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    assert "python3.11 make.py test" in [line.strip() for line in ci.splitlines()]
+    lines = [line.strip() for line in ci.splitlines()]
+    assert "python3 make.py test" in lines and 'POOLKIT_VENV=".venv-$NEWEST" python3 make.py test' in lines
+    versions = dict(re.findall(r"^(OLDEST|NEWEST)=(\d+\.\d+)\b", ci, re.M))
+    oldest, newest = (tuple(map(int, versions[k].split("."))) for k in ("OLDEST", "NEWEST"))
+    supported = load_make().SUPPORTED
+    assert oldest == supported[0] and oldest < newest <= supported[1], versions
     subprocess.run(["bash", "-n", str(ROOT / ".ci" / "run")], check=True)
 
 
-def test_make_py_passes_pip_settings_through(monkeypatch, tmp_path):
-    """The CPU-only command works by pip reading PIP_EXTRA_INDEX_URL: make.py must not replace the
-    environment of its pip call. (The CPU index itself is unreachable here; see README.)"""
+def test_cpu_index_is_binders():
+    """The index the README's CPU-only section names is make.py's and Binder's."""
     make = load_make()
-    monkeypatch.setattr(make, "VENV", tmp_path)
-    monkeypatch.setattr(make, "BIN", tmp_path / "bin")
+    assert f"(`{CPU_INDEX_URL}`)" in README and make.CPU_INDEX == CPU_INDEX_URL
+    assert f"wheels within {make.PROBE_SECONDS} s" in README, "the README states the probe's time limit"
+    binder = (ROOT / "binder" / "requirements.txt").read_text(encoding="utf-8")
+    assert f"--extra-index-url {CPU_INDEX_URL}" in binder
+
+
+def test_make_py_passes_pip_settings_through(monkeypatch, tmp_path):
+    """A learner's own PIP_EXTRA_INDEX_URL (the README's earlier CPU-only advice) still works: make.py adds
+    no index then, and never replaces the environment of its pip calls."""
+    make = load_make()
+    make.use_venv(tmp_path)
     (tmp_path / "bin").mkdir()
     (tmp_path / "bin" / "python").touch()
+    monkeypatch.setenv("PIP_EXTRA_INDEX_URL", CPU_INDEX_URL)
+    assert make.torch_index(creating=True) == (None, make.torch_index(creating=True)[1])  # adds no index
     calls = []
-    fake_run = lambda args, **kwargs: calls.append((args, kwargs))  # noqa: E731
+    fake_run = lambda args, **kwargs: calls.append((args, kwargs)) or types.SimpleNamespace(stdout="")  # noqa: E731
     monkeypatch.setattr(make, "subprocess", types.SimpleNamespace(run=fake_run))
     make.ensure_venv("requirements.txt")
-    ((args, kwargs),) = calls
+    (args, kwargs), _, _ = calls  # requirements.txt; d2l with --no-deps; pip check
     assert args[1:4] == ["-m", "pip", "install"] and "env" not in kwargs
     assert not any("index-url" in a for a in args), "make.py must not override the learner's pip settings"
-    binder = (ROOT / "binder" / "requirements.txt").read_text(encoding="utf-8")
-    assert f"--extra-index-url {CPU_INDEX_URL}" in binder  # the README's URL is the one Binder uses
 
 
 def test_make_py_clean_runs_the_clean_tool(monkeypatch):
     make = load_make()
     monkeypatch.setattr(make, "ensure_venv", lambda *files: None)
-    assert make.clean(["--check"]) == 0, "a notebook is stored with outputs: run python3.11 make.py clean"
+    assert make.clean(["--check"]) == 0, "a notebook is stored with outputs: run python3 make.py clean"
 
 
 def test_make_py_test_runs_ruff_then_pytest(monkeypatch):
