@@ -1,4 +1,4 @@
-"""Notebooks (core and deep dives) are stored clean (the fix is `python3.11 make.py clean`), and the fix-it
+"""Notebooks (core and deep dives) are stored clean (the fix is `python3 make.py clean`), and the fix-it
 tool works."""
 
 import json
@@ -14,7 +14,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 import clean_notebooks  # noqa: E402
 
 NOTEBOOKS = sorted(p for p in (ROOT / "notebooks").glob("**/*.ipynb") if ".ipynb_checkpoints" not in p.parts)
-FIX = "Fix: python3.11 make.py clean"
+FIX = "Fix: python3 make.py clean"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.relative_to(ROOT / "notebooks").as_posix()

@@ -1,4 +1,4 @@
-"""The static site (tools/build_site.py, `python3.11 make.py site`) in a real browser, with no internet.
+"""The static site (tools/build_site.py, `python3 make.py site`) in a real browser, with no internet.
 
 Kept fast: instead of the full site, `make.py site` builds a small temporary project (a README with a
 notebook table, a core notebook with a SlidingWindow, MathJax, an image and a collapsed solution, a deep dive
@@ -89,7 +89,7 @@ def site(tmp_path_factory):
         nb.metadata.kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
         nbformat.write(nb, root / path)
     out = root / "site"
-    make = load_make()  # the README's `python3.11 make.py site`, pointed at the small project
+    make = load_make()  # the README's `python3 make.py site`, pointed at the small project
     make.ensure_venv = lambda *files: None  # the test already runs in .venv
     os.environ["POOLKIT_QUICK"] = "1"  # as the notebook runner sets it: the site must not inherit it
     try:
@@ -100,13 +100,13 @@ def site(tmp_path_factory):
 
 
 def test_make_py_site_runs_the_builder(site):
-    """`python3.11 make.py site` ran tools/build_site.py (the fixture above), which wrote the whole site."""
+    """`python3 make.py site` ran tools/build_site.py (the fixture above), which wrote the whole site."""
     assert sorted(p.name for p in site.iterdir()) == ["Images", "index.html", "notebooks", "static"]
 
 
 @pytest.fixture(scope="module")
 def server(site):
-    """The README's `python3.11 -m http.server -d site 8000`, on a free port of 127.0.0.1."""
+    """The README's `python3 -m http.server -d site 8000`, on a free port of 127.0.0.1."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

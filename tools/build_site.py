@@ -1,6 +1,6 @@
 """Build the static site in site/: every notebook executed, with its outputs and its widgets' saved state.
 
-    python3.11 make.py site                 # or: .venv/bin/python tools/build_site.py [--out DIR]
+    python3 make.py site                 # or: .venv/bin/python tools/build_site.py [--out DIR]
 
 site/index.html is the README's notebook table, linking to one page per notebook (notebooks/*.ipynb, then
 notebooks/deep-dives/*.ipynb), mirrored as site/notebooks/**/*.html next to site/Images/, so the notebooks'
@@ -49,9 +49,9 @@ SKIP_ASSETS = shutil.ignore_patterns("embed.js", "embed.js.*", "libembed-amd.js"
                                      "*.eot", "*.ttf", "*.svg")
 NO_KERNEL_NOTE = (
     "这是静态网站：小部件可以播放、单步、拖动，但改参数需要运行中的笔记本"
-    "（<code>python3.11 make.py lab</code>，或 Binder）。<br>"
+    "（<code>python3 make.py lab</code>，或 Binder）。<br>"
     "A static site: the widgets play, step and scrub; changing their parameters needs a running notebook "
-    "(<code>python3.11 make.py lab</code>, or Binder)."
+    "(<code>python3 make.py lab</code>, or Binder)."
 )
 
 
@@ -263,7 +263,7 @@ def build(out, root=ROOT, npm_dir=NPM_DIR):
         sys.exit("The site has problems:\n  " + "\n  ".join(problems))
     size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
     print(f"Built {out} in {time.perf_counter() - start:.0f} s: {len(pages)} pages, {size / 1e6:.1f} MB. "
-        f"Try it: python3.11 -m http.server -d {out} 8000, then open http://127.0.0.1:8000/", flush=True)
+        f"Try it: python3 -m http.server -d {out} 8000, then open http://127.0.0.1:8000/", flush=True)
     return pages
 
 

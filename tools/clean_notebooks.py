@@ -1,7 +1,7 @@
 """Store notebooks clean: no outputs, no execution counts, no widget state, cell ids, kernel python3.
 
-    python3.11 make.py clean                 # every notebook under notebooks/ (deep dives too), in place
-    python3.11 make.py clean --check         # exit 1 and list the notebooks that are not clean
+    python3 make.py clean                 # every notebook under notebooks/ (deep dives too), in place
+    python3 make.py clean --check         # exit 1 and list the notebooks that are not clean
 """
 
 import sys
