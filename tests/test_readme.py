@@ -52,7 +52,8 @@ EXERCISED = {
     "python3 make.py lab --cuda": "tests/test_make.py (test_every_other_case_gets_pypi)",
     "python3 make.py clean": "test_make_py_clean_runs_the_clean_tool",
     "python3 make.py site": "tests/test_site.py (the site fixture runs make.py site on a small project)",
-    "python3 -m http.server -d site 8000": "tests/test_site.py (the server fixture runs python -m http.server -d)",
+    "python3 -m http.server -d site 8000":
+        "tests/test_site.py (the server fixture runs python -m http.server -d)",
     ".venv/bin/pytest tests/test_notebooks.py -k 01-pool2d -q": "test_one_notebook_command_selects_it",
     ".venv/bin/ruff check .": "test_make_py_test_runs_ruff_then_pytest",
     VERSIONS: "test_version_check_command_runs",
