@@ -278,7 +278,7 @@ def test_probe_never_hangs_on_a_silent_index():
         start = time.monotonic()
         assert not make.index_answers(f"http://127.0.0.1:{silent.getsockname()[1]}", timeout=1)
         elapsed = time.monotonic() - start
-    assert 0.9 < elapsed < 2, elapsed
+    assert 0.9 < elapsed < 3, elapsed  # the deadline, not the 180 s pip would wait here
 
 
 def test_the_probe_stays_short():
