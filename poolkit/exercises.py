@@ -14,6 +14,7 @@ import torch.nn.functional as F
 
 from .checks import close, compare, failed, passed, run, seeded_randn, show
 from .costs import count_comparisons
+from .params import MODES
 from .reference import output_shape, pool2d
 
 # Functions that compute a maximum directly: the ReLU exercises must not call them.
@@ -343,7 +344,7 @@ def check_not_additive(counterexample):
 def pool_grad(X, mode):
     """X.grad after 2x2 pooling (mode "max" or "avg") of the (H, W) tensor X and summing the output."""
     X = X.detach().clone().float().requires_grad_(True)
-    pool = F.max_pool2d if mode == "max" else F.avg_pool2d
+    pool = getattr(F, MODES[mode].functional)  # the table of modes names PyTorch's function
     pool(X[None, None], 2).sum().backward()
     return X.grad
 
