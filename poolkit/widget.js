@@ -1,4 +1,5 @@
-// The sliding-window widget's front end: it only DRAWS and PLAYS the scene Python synced in `state`.
+// The sliding-window widget's front end: it only DRAWS and PLAYS the scene Python synced (`packed`: the
+// state as compressed JSON, read by unpackState).
 // No pooling happens here: every number, formula, cell kind, window and sentence comes from poolkit
 // (explain.py via widget.py); `text` holds the catalogue's sentences with {names} this file fills in.
 // The current step lives in this view; playing sends nothing to the kernel. Only parameter controls set
@@ -51,6 +52,13 @@ export function nextStep(t, n, loop) {
 }
 
 /** [row, col] of a flat index into an H x W plane. */
+/** The state as widget.py's pack_state sends it (zlib-compressed JSON bytes, a DataView) -> the object; {} for none. */
+export async function unpackState(bytes) {
+  if (!bytes || !bytes.byteLength) return {};
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"));
+  return new Response(stream).json();
+}
+
 export const cellOf = (flat, W) => [Math.floor(flat / W), flat % W];
 
 /** The full text of grid cell k (a cell may show a rounded one). */
@@ -599,8 +607,12 @@ function render({ model, el }) {
   withoutKernel(ctx, !!document.querySelector('meta[name="poolkit-no-kernel"]'));
   dom.root.addEventListener("keydown", (e) => onKey(e, ctx, act));
 
-  function onState() {
-    ctx.S = model.get("state") || {};
+  let latest = 0; // a newer state may arrive while one is unpacking: only the newest is drawn
+  async function onState() {
+    const seq = ++latest;
+    const S = await unpackState(model.get("packed"));
+    if (seq !== latest) return;
+    ctx.S = S;
     const error = model.get("error") || {};
     const failed = !!error.rule;
     syncControls(ctx);
@@ -617,7 +629,7 @@ function render({ model, el }) {
   }
 
   const onParams = () => syncControls(ctx);
-  model.on("change:state", onState);
+  model.on("change:packed", onState);
   model.on("change:error", onState);
   for (const name of ctx.params) model.on(`change:${name}`, onParams);
   actions.speed(DEFAULT_SPEED);
@@ -632,7 +644,7 @@ function render({ model, el }) {
   return () => {
     cancelAnimationFrame(view.raf);
     resize.disconnect();
-    model.off("change:state", onState);
+    model.off("change:packed", onState);
     model.off("change:error", onState);
     for (const name of ctx.params) model.off(`change:${name}`, onParams);
   };

@@ -8,6 +8,7 @@ import json
 import math
 import re
 import time
+import zlib
 
 import pytest
 import torch
@@ -230,6 +231,18 @@ def test_a_parameter_change_recomputes_and_a_fix_clears_the_error():
     assert w.state["pad"] == "0" and w.state["pytorch"].startswith("nn.AvgPool2d(")
     w.X = torch.ones(2, 5, 5)
     assert w.state["shape"] == [2, 5, 5] and w.state["names"] == ["channel 0", "channel 1"]
+
+
+def test_the_state_is_sent_packed_and_small():
+    """The browser gets `packed`: the state as zlib-compressed JSON, {} on error; 32x32 at stride 1 stays
+    within the 100 KB the widget may send per parameter change (about 27 KB; 112 KB as plain JSON)."""
+    X = torch.rand(1, 32, 32, generator=torch.Generator().manual_seed(0))
+    w = SlidingWindow(X, kernel_size=3, stride=1)
+    assert json.loads(zlib.decompress(w.packed)) == json.loads(json.dumps(w.state))
+    assert len(w.packed) <= 100_000 < len(json.dumps(w.state).encode())
+    assert set(w.keys) >= {"packed", "error"} and "state" not in w.keys  # the dict itself is never synced
+    w.padding = 3
+    assert w.packed == b"" and w.state == {} and w.error["parameter"] == "padding"
 
 
 def test_lists_become_float_so_avg_works():

@@ -3,6 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { deflateSync } from "node:zlib";
 
 const source = readFileSync(new URL("../../poolkit/widget.js", import.meta.url), "utf8");
 const W = await import(`data:text/javascript;base64,${Buffer.from(source).toString("base64")}`);
@@ -110,4 +111,12 @@ test("cell size: long numbers widen the cell rather than shrink the font below 1
   assert.ok(cell.font >= 11);
   assert.deepEqual(W.cellFor(20, 14), { h: 20, w: 20, font: 0 });
   assert.equal(W.layoutKey(null), "");
+});
+
+test("unpackState reads the zlib-compressed JSON widget.py sends; nothing sent is {}", async () => {
+  const state = { title: "最大池化 max pooling", pad: "−∞", channels: [{ formula: ["max(1, 2) = 2"] }] };
+  const bytes = deflateSync(Buffer.from(JSON.stringify(state)));
+  assert.deepEqual(await W.unpackState(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)), state);
+  assert.deepEqual(await W.unpackState(new DataView(new ArrayBuffer(0))), {});
+  assert.deepEqual(await W.unpackState(undefined), {});
 });
