@@ -5,8 +5,9 @@ the area to draw (input, padding ring, ceil_mode overhang), the kind of each cel
 input, and the notes. poolkit.draw (matplotlib) and poolkit.widget (the browser) both render a Scene;
 neither recomputes geometry or writes its own sentences.
 
-TEXT is the one catalogue of learner-facing strings, each in Chinese and English. The widget shows both
-("窗口 window"); figures show English only (a learner's matplotlib may have no CJK font).
+TEXT is the one catalogue of learner-facing strings, each in Chinese and English. The widget shows labels in
+both ("窗口 window") and step notes in Chinese, with the English terms in them; figures show English only (a
+learner's matplotlib may have no CJK font). An entry without Chinese shows its English everywhere.
 """
 
 import functools
@@ -67,24 +68,36 @@ TEXT = {  # key: (Chinese, English); {names} are filled in by say()
     "tip_unread": ("", " · never read by any window"),
     "tip_padding": ("", "padding: contributes {pad}"),
     "tip_overhang": ("", "ceil_mode overhang: beyond the padding, never read or counted"),
-    "divide_override": ("", "÷ {d}: divisor_override={d} replaces the usual divisor"),
-    "divide_sum": ("", " (1 turns the average into a sum)"),
-    "divide_with_pad": ("", "÷ {d} = {inputs} + {pad} padding zeros "
-                            "(count_include_pad=True counts the padding)"),
-    "divide_without_pad": ("", "÷ {d} = the {inputs} only (count_include_pad=False leaves out the {pad} "
-                               "padding cells)"),
-    "divide_plain": ("", "÷ {d} = the {inputs} of the window"),
-    "input_cells": ("", "{count} input cell{plural}"),
-    "overhang_uncounted": ("", "the {over} ceil_mode overhang cells (beyond the padding) never count, "
-                               "not even with count_include_pad=True"),
-    "only_padding": ("", "this window sees only padding: the result is {pad}"),
-    "padding_never_wins": ("", "the {pad_count} padding cells hold {pad}, so they can never win"),
-    "overhang_unread": ("", "the {over} ceil_mode overhang cells are outside input and padding: not read"),
-    "dilation_note": ("", "dilation={dilation}: the window spans {sh}×{sw} cells but reads only its "
-                          "{kh}×{kw} marked cells; the ones between are skipped"),
+    # step notes: the widget shows the Chinese sentence ("zh"), the figures the English one
+    "divide_override": ("÷ {d}：divisor_override={d} 代替了通常的除数 (divisor)",
+                        "÷ {d}: divisor_override={d} replaces the usual divisor"),
+    "divide_sum": ("（1 把平均变成求和）", " (1 turns the average into a sum)"),
+    "divide_with_pad": ("÷ {d} = {inputs} + {pad} 个填充的 0（count_include_pad=True 把填充也算进除数）",
+                        "÷ {d} = {inputs} + {pad} padding zeros (count_include_pad=True counts the padding)"),
+    "divide_without_pad": ("÷ {d} = 只数 {inputs}（count_include_pad=False 不算 {pad} 个填充格）",
+                           "÷ {d} = the {inputs} only (count_include_pad=False leaves out the {pad} "
+                           "padding cells)"),
+    "divide_plain": ("÷ {d} = 窗口里的 {inputs}", "÷ {d} = the {inputs} of the window"),
+    "input_cells": ("{count} 个输入格", "{count} input cell{plural}"),
+    "overhang_uncounted": ("{over} 个 ceil_mode 越界格 (overhang) 在填充之外，从不计入除数，"
+                           "count_include_pad=True 也不算",
+                           "the {over} ceil_mode overhang cells (beyond the padding) never count, "
+                           "not even with count_include_pad=True"),
+    "only_padding": ("这个窗口只看到填充 (padding)：结果是 {pad}",
+                     "this window sees only padding: the result is {pad}"),
+    "padding_never_wins": ("{pad_count} 个填充格 (padding) 都是 {pad}，永远不会被选中",
+                           "the {pad_count} padding cells hold {pad}, so they can never win"),
+    "overhang_unread": ("{over} 个 ceil_mode 越界格 (overhang) 在输入和填充之外：不读取",
+                        "the {over} ceil_mode overhang cells are outside input and padding: not read"),
+    "dilation_note": ("dilation={dilation}：窗口跨 {sh}×{sw} 格，只读取标出的 {kh}×{kw} 格，"
+                      "中间的跳过 (dilation holes)",
+                      "dilation={dilation}: the window spans {sh}×{sw} cells but reads only its "
+                      "{kh}×{kw} marked cells; the ones between are skipped"),
     "index": ("", "index {index} = {r}·{W} + {c} (return_indices)"),
-    "nan_wins": ("", "NaN wins: NaN propagates (the index points to the last NaN)"),
-    "tie": ("", "tie: {count} cells equal {value}, the first in row-major order wins"),
+    "nan_wins": ("NaN 胜出：NaN 会传播（下标 index 指向最后一个 NaN：PyTorch CPU 实现的做法）",
+                 "NaN wins: NaN propagates (the index points to the last NaN: PyTorch's CPU kernel)"),
+    "tie": ("并列 (tie)：{count} 个格子都等于 {value}，按行优先顺序第一个胜出（PyTorch CPU 实现的做法）",
+            "tie: {count} cells equal {value}, the first in row-major order wins (PyTorch's CPU kernel)"),
     "grad_one": ("梯度", "Gradient view: each output sends its gradient 1 to the max of its window (★); "
                          "a cell that wins k windows gets k, the others 0."),
     "grad_spread": ("梯度", "Gradient view: each output spreads its gradient 1 evenly, 1/divisor to each "
@@ -125,7 +138,7 @@ TEXT = {  # key: (Chinese, English); {names} are filled in by say()
     "key_speed": ("加速/减速", "faster / slower"),
     "key_loop": ("循环", "loop on / off"),
     "key_escape": ("取消固定", "unpin"),
-    "hover_help": ("鼠标", "Hover an output cell: see its window · "
+    "hover_help": ("鼠标悬停", "Hover an output cell: see its window · "
                            "hover an input cell: see which outputs read it"),
     "click_help": ("单击", "Click a cell to pin it (click again or Esc to release) · "
                            "click the widget first so keys reach it"),
@@ -139,9 +152,16 @@ TEXT = {  # key: (Chinese, English); {names} are filled in by say()
 
 
 def template(key, lang="en"):
-    """TEXT[key] with its {names}: English ("en"), or Chinese then English ("both") when it has Chinese."""
+    """TEXT[key] with its {names}: English ("en"); Chinese then English ("both", for labels: "窗口 window");
+    or Chinese alone ("zh", for the sentences of step notes, which name the English terms themselves).
+    Without Chinese, English."""
     zh, en = TEXT[key]
+    if lang == "zh" and zh:
+        return zh
     return f"{zh} {en}" if lang == "both" and zh else en
+
+
+JOIN = {"en": "; ", "zh": "；"}  # between the notes of one step
 
 
 def say(key, lang="en", **values):
@@ -367,45 +387,45 @@ def legend(sc, lang="en"):
     return entries
 
 
-def _divisor_notes(p, d, n_in, n_pad, n_over):
-    inputs = say("input_cells", count=n_in, plural="s" * (n_in != 1))
+def _divisor_notes(p, d, n_in, n_pad, n_over, lang):
+    inputs = say("input_cells", lang, count=n_in, plural="s" * (n_in != 1))
     if p.divisor_override is not None:
-        notes = [say("divide_override", d=d) + (say("divide_sum") if d == 1 else "")]
+        notes = [say("divide_override", lang, d=d) + (say("divide_sum", lang) if d == 1 else "")]
     elif p.count_include_pad and n_pad:
-        notes = [say("divide_with_pad", d=d, inputs=inputs, pad=n_pad)]
+        notes = [say("divide_with_pad", lang, d=d, inputs=inputs, pad=n_pad)]
     elif n_pad:
-        notes = [say("divide_without_pad", d=d, inputs=inputs, pad=n_pad)]
+        notes = [say("divide_without_pad", lang, d=d, inputs=inputs, pad=n_pad)]
     else:
-        notes = [say("divide_plain", d=d, inputs=inputs)]
-    return notes + ([say("overhang_uncounted", over=n_over)] if n_over else [])
+        notes = [say("divide_plain", lang, d=d, inputs=inputs)]
+    return notes + ([say("overhang_uncounted", lang, over=n_over)] if n_over else [])
 
 
-def step_note(sc, t):
-    """Why step t's arithmetic looks the way it does (the same for every channel)."""
+def step_note(sc, t, lang="en"):
+    """Why step t's arithmetic looks the way it does (the same for every channel); lang "en" or "zh"."""
     table = sc.table
     d = table.divisors[t // table.out_hw[1]][t % table.out_hw[1]] if table.divisors is not None else None
-    return _note(sc.params, d, *sc.counts(t))
+    return _note(sc.params, d, *sc.counts(t), lang)
 
 
 @functools.lru_cache(maxsize=256)
-def _note(p, d, n_in, n_pad, n_over):
+def _note(p, d, n_in, n_pad, n_over, lang):
     """The step note of a window with these counts (windows repeat: worked out once per kind)."""
     spec = p.spec
     if spec.divides:
-        notes = _divisor_notes(p, d, n_in, n_pad, n_over)
+        notes = _divisor_notes(p, d, n_in, n_pad, n_over, lang)
     else:
         notes = []
         if n_in == 0:
-            notes.append(say("only_padding", pad=minus(fmt(spec.pad_value))))
+            notes.append(say("only_padding", lang, pad=minus(fmt(spec.pad_value))))
         elif n_pad:
-            notes.append(say("padding_never_wins", pad_count=n_pad, pad=minus(fmt(spec.pad_value))))
+            notes.append(say("padding_never_wins", lang, pad_count=n_pad, pad=minus(fmt(spec.pad_value))))
         if n_over:
-            notes.append(say("overhang_unread", over=n_over))
+            notes.append(say("overhang_unread", lang, over=n_over))
     if p.dilation != (1, 1):
         span = [d * (k - 1) + 1 for d, k in zip(p.dilation, p.kernel, strict=True)]
-        notes.append(say("dilation_note", dilation=size_text(p.dilation), sh=span[0], sw=span[1],
+        notes.append(say("dilation_note", lang, dilation=size_text(p.dilation), sh=span[0], sw=span[1],
                          kh=p.kernel[0], kw=p.kernel[1]))
-    return "; ".join(notes)
+    return JOIN[lang].join(notes)
 
 
 def winner(sc, c, t):
@@ -417,19 +437,19 @@ def winner(sc, c, t):
     return divmod(table.indices[c][i][j], table.input_hw[1])
 
 
-def channel_remark(sc, c, t):
+def channel_remark(sc, c, t, lang="en"):
     """Channel c's remark at step t beyond its index: NaN or a tie ('' when neither)."""
     if winner(sc, c, t) is None:
         return ""
     table = sc.table
     result = table.results[c][t // table.out_hw[1]][t % table.out_hw[1]]
     if result != result:
-        return say("nan_wins")
+        return say("nan_wins", lang)
     if sc.repeated[c] is not None and result not in sc.repeated[c]:
         return ""  # no other input cell holds this value: no tie possible
     grid, (rows, cols) = table.grids[c], sc.input_taps(t)
     ties = sum(grid[r][cc] == result for r in rows for cc in cols)
-    return say("tie", count=ties, value=fmt(result)) if ties > 1 else ""
+    return say("tie", lang, count=ties, value=fmt(result)) if ties > 1 else ""
 
 
 def channel_note(sc, c, t):

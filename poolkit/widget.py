@@ -161,7 +161,7 @@ def _channel(sc, c):
     steps = range(sc.n_steps)
     W = table.input_hw[1]
     winners = [winner(sc, c, t) for t in steps]
-    remarks = {t: remark for t in steps if (remark := channel_remark(sc, c, t))}  # ties and NaN: rare
+    remarks = {t: remark for t in steps if (remark := channel_remark(sc, c, t, "zh"))}  # ties and NaN: rare
     return {
         "input": _grid(table.grids[c], lo, hi, table.texts[c]),
         "output": _grid(table.results[c], lo, hi, table.result_texts[c]),
@@ -179,7 +179,7 @@ def build_state(X, **pool_params):
     sc = scene(X, **pool_params)
     table, p = sc.table, sc.params
     (r0, r1), (c0, c1) = sc.rows, sc.cols
-    notes = [step_note(sc, t) for t in range(sc.n_steps)]
+    notes = [step_note(sc, t, "zh") for t in range(sc.n_steps)]
     distinct = list(dict.fromkeys(notes))
     channels = [_channel(sc, c) for c in range(sc.channels)]
     rounded = any(ch[name]["full"] for ch in channels for name in ("input", "output"))
