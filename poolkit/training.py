@@ -225,17 +225,17 @@ def _settled_sentence(study):
             moving.append(f"{name}（{which}）")
     if not moving:
         return ["训练完了吗？每个网络在每个种子上，最后 5 轮的测试精度都已稳定（变化在测试噪声之内），"
-                "所以上面比的是训练到稳定以后的精度。"]
+                "所以下面比的是训练到稳定以后的精度。"]
     return [f"训练完了吗？没有：{'、'.join(moving)}最后 5 轮的测试精度还在变化（超过测试噪声）。",
-            f"所以带「前 {study.num_epochs} 轮里」的判断比的是谁学得快，不是训练完以后谁更准；"
+            f"所以下面带「前 {study.num_epochs} 轮里」的判断比的是谁学得快，不是训练完以后谁更准；"
             f"把开头的 num_epochs 调大再运行（训练时间大致和轮数成正比），看判断变不变。"]
 
 
 def takeaway(study):
-    """Plain sentences computed from this study: one per question (questions whose variants were not
-    trained are left out), the multiply-adds behind the first, whether the nets have settled, and the
-    run itself."""
-    trained, sentences = set(study.curves), []
+    """Plain sentences computed from this study: whether the nets have settled (it frames every verdict),
+    one per question (questions whose variants were not trained are left out) with the multiply-adds
+    behind the first, and the run itself."""
+    trained, sentences = set(study.curves), _settled_sentence(study)
     if {"max pool", "stride-2 conv"} <= trained:
         sentences.append(f"池化还需要吗？{_verdict(study, 'max pool', 'stride-2 conv')}。")
         sentences.append(_macs_sentence(study, "max pool", "stride-2 conv"))
@@ -245,7 +245,6 @@ def takeaway(study):
         ratio = study.params["no downsampling"] / study.params["max pool"]
         sentences.append(f"不降采样会怎样？参数量是最大池化网络的 {ratio:.1f} 倍；"
                          f"{_verdict(study, 'max pool', 'no downsampling')}。")
-    sentences += _settled_sentence(study)
     sentences.append(f"这次运行：{len(study.seeds)} 个种子 × {len(study.curves)} 个网络 × "
                      f"{study.num_epochs} 轮，训练共用 {sum(map(sum, study.seconds.values())):.0f} 秒。")
     return sentences

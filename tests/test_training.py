@@ -35,7 +35,7 @@ def test_a_tiny_study_is_reproducible_and_ends_with_one_sentence_per_question(ca
     assert first.curves == second.curves and len(first.curves["max pool"][0]) == 2
     assert torch.get_num_threads() >= 1
     sentences = training.takeaway(first)
-    # a question each for stride-2 and no downsampling, the multiply-adds, not settled (2 sentences), the run
+    # not settled (2 sentences), a question each for stride-2 and no downsampling, the multiply-adds, the run
     assert len(sentences) == 6 and all(s.endswith("。") for s in sentences)
     assert not any("如果" in s for s in sentences)  # computed from the run, no conditional prose
     assert first.layer_macs["max pool"] == {"conv1": 117_600, "conv2": 240_000, "fc1": 48_000,
@@ -78,27 +78,27 @@ def test_settled_means_the_last_five_epochs_stay_within_the_test_noise():
 
 def test_a_verdict_on_nets_that_have_not_settled_says_it_covers_the_first_epochs_only():
     study = synthetic(**{"max pool": [FLAT, FLAT], "avg pool": [RISING, RISING]})
-    question, moving, why, run = training.takeaway(study)
+    moving, why, question, run = training.takeaway(study)
     assert question == ("最大还是平均？前 15 轮里，max pool 在每个种子上都比 avg pool 好"
                         "（后期测试精度平均 0.990 对 0.880）。")
     assert moving == "训练完了吗？没有：avg pool（2 个种子都是）最后 5 轮的测试精度还在变化（超过测试噪声）。"
-    assert "前 15 轮里" in why and "谁学得快" in why and "num_epochs 调大" in why
+    assert "下面带「前 15 轮里」" in why and "谁学得快" in why and "num_epochs 调大" in why
     assert run.startswith("这次运行：2 个种子 × 2 个网络 × 15 轮")
 
 
 def test_a_verdict_on_settled_nets_has_no_caveat_and_names_only_the_seeds_that_move():
     settled = synthetic(**{"max pool": [FLAT, FLAT], "avg pool": [FLAT, [0.5] * 10 + [0.985] * 5]})
-    question, done, _ = training.takeaway(settled)
+    done, question, _ = training.takeaway(settled)
     assert question.startswith("最大还是平均？max pool 和 avg pool 没有明确的胜负"
                                "（后期测试精度平均 0.990 对 0.988；")
     assert done.startswith("训练完了吗？每个网络在每个种子上") and "前 " not in question
     one_seed = synthetic(**{"max pool": [FLAT, SWINGING, FLAT], "stride-2 conv": [FLAT, FLAT, FLAT]})
-    assert "max pool（种子 1）最后 5 轮" in training.takeaway(one_seed)[2]
+    assert "max pool（种子 1）最后 5 轮" in training.takeaway(one_seed)[0]
 
 
 def test_the_multiply_adds_sentence_explains_the_ratio_layer_by_layer():
     study = synthetic(**{"max pool": [FLAT], "stride-2 conv": [RISING]})
-    assert training.takeaway(study)[1] == (
+    assert training.takeaway(study)[3] == (
         "乘加次数（每张图，max pool 对 stride-2 conv）：416,184 对 147,984，"
         "stride-2 conv 是 max pool 的 0.36 倍。"
         "按层看：conv1 117,600 对 29,400，conv2 240,000 对 60,000，卷积层合计是 0.25 倍；"
