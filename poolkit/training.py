@@ -4,6 +4,10 @@
     plot_study(study)                                     # test accuracy per epoch, and the summary bars
     for line in takeaway(study): print(line)              # one plain sentence per question, from the run
 
+A verdict compares the late test accuracies (the median of the last 5 epochs). When a net's accuracy still
+moves over those epochs by more than the test noise (`settled`), the verdict says it compares the first
+num_epochs epochs (who learns faster), not the accuracies the nets end at.
+
 Each run uses its own seeded data (poolkit.datasets), seeded weights and batch order, so a run is
 reproducible; the variants of one seed share all three, so they differ only in the net.
 """
@@ -25,7 +29,9 @@ N_CLASSES = len(SHAPE_NAMES)
 
 
 def lenet(downsample, n_classes=N_CLASSES):
-    """A LeNet-style net (ReLU) whose two downsampling steps are `downsample`, one of VARIANTS."""
+    """LeNet's structure with ReLU, whose two downsampling steps are `downsample`, one of VARIANTS.
+
+    (d2l's LeNet, lecture 23, uses sigmoid and 2x2 average pooling; "avg pool" here is that with ReLU.)"""
     if downsample not in VARIANTS:
         raise ValueError(f"downsample={downsample!r}: must be one of {VARIANTS}.")
     stride = 2 if downsample == "stride-2 conv" else 1
@@ -81,10 +87,19 @@ class Study:
     train_acc: dict = field(default_factory=dict)  # variant -> [final train acc, one per seed]
     params: dict = field(default_factory=dict)     # variant -> parameters
     macs: dict = field(default_factory=dict)       # variant -> multiply-adds per image
+    layer_macs: dict = field(default_factory=dict)  # variant -> {layer name: multiply-adds per image}
 
     def late(self, variant):
         """Per seed: the median test accuracy of the last 5 epochs (a late loss spike cannot decide it)."""
         return [float(torch.tensor(c[-5:]).median()) for c in self.curves[variant]]
+
+    def settled(self, variant):
+        """Per seed: True if the last 5 epochs' test accuracies lie within the test noise of each other
+        (highest minus lowest at most two standard errors of a difference, 2 * sqrt(2) * SE at their
+        median), so late() measures a plateau; False if they still rise or swing, or if there are fewer
+        than 5 epochs."""
+        return [len(c) >= 5 and max(c[-5:]) - min(c[-5:]) <= 2 * 2 ** 0.5 * _noise(late, self.n_test)
+                for c, late in zip(self.curves[variant], self.late(variant), strict=True)]
 
 
 def run_study(num_epochs=15, n_train=1000, n_test=1000, seeds=(0, 1, 2), variants=VARIANTS):
@@ -100,6 +115,20 @@ def run_study(num_epochs=15, n_train=1000, n_test=1000, seeds=(0, 1, 2), variant
         torch.set_num_threads(threads)
 
 
+def layer_macs(net, X):
+    """Multiply-adds per image of each Conv2d and Linear layer of the Sequential net, run in order on X:
+    {"conv1": ..., "conv2": ..., "fc1": ..., ...}."""
+    found, counts = {}, {"conv": 0, "fc": 0}
+    with torch.no_grad():
+        for layer in net:
+            kind = {nn.Conv2d: "conv", nn.Linear: "fc"}.get(type(layer))
+            if kind:
+                counts[kind] += 1
+                found[f"{kind}{counts[kind]}"] = counted_macs(layer, X) // X.shape[0]
+            X = layer(X)
+    return found
+
+
 def _run_study(study, n_train, n_test, variants):
     num_epochs, seeds = study.num_epochs, study.seeds
     x = torch.zeros(1, 1, 28, 28)
@@ -110,6 +139,7 @@ def _run_study(study, n_train, n_test, variants):
         study.train_acc[variant] = [r[2] for r in runs]
         study.params[variant] = counted_params(lenet(variant))
         study.macs[variant] = counted_macs(lenet(variant), x)
+        study.layer_macs[variant] = layer_macs(lenet(variant), x)
         late = ", ".join(f"{a:.3f}" for a in study.late(variant))
         print(f"{variant:16s} late test acc per seed: {late}   ({sum(study.seconds[variant]):.1f} s)")
     return study
@@ -148,28 +178,72 @@ def better(study, a, b):
     return None
 
 
+def _moving(study, *variants):
+    """The variants among `variants` with at least one seed whose accuracy has not settled."""
+    return [v for v in variants if not all(study.settled(v))]
+
+
 def _verdict(study, a, b):
+    """Who is better, from better(), with both late accuracies (mean over seeds); prefixed with 'in the
+    first N epochs' when a or b has not settled."""
+    means = f"后期测试精度平均 {_mean_late(study, a):.3f} 对 {_mean_late(study, b):.3f}"
     winner = better(study, a, b)
     if winner is None:
-        return f"{a} 和 {b} 没有明确的胜负（各种子的范围重叠，或差距在测试噪声之内）"
-    return f"{winner} 在每个种子上都比 {b if winner == a else a} 好"
+        text = f"{a} 和 {b} 没有明确的胜负（{means}；各种子的范围重叠，或差距在测试噪声之内）"
+    else:
+        text = f"{winner} 在每个种子上都比 {b if winner == a else a} 好（{means}）"
+    return f"前 {study.num_epochs} 轮里，{text}" if _moving(study, a, b) else text
+
+
+def _mean_late(study, variant):
+    return sum(study.late(variant)) / len(study.seeds)
+
+
+def _macs_sentence(study, a, b):
+    """How b's multiply-adds per image compare with a's, in total and layer by layer."""
+    la, lb = study.layer_macs[a], study.layer_macs[b]
+    convs = [n for n in la if n.startswith("conv")]
+    fcs = [n for n in la if n.startswith("fc")]
+    conv_a, conv_b = sum(la[n] for n in convs), sum(lb[n] for n in convs)
+    fc_a, fc_b = sum(la[n] for n in fcs), sum(lb[n] for n in fcs)
+    per_conv = "，".join(f"{n} {la[n]:,} 对 {lb[n]:,}" for n in convs)
+    fc_change = "一样多" if fc_a == fc_b else f"是 {fc_b / fc_a:.2f} 倍"
+    return (f"乘加次数（每张图，{a} 对 {b}）：{study.macs[a]:,} 对 {study.macs[b]:,}，{b} 是 {a} 的 "
+            f"{study.macs[b] / study.macs[a]:.2f} 倍。按层看：{per_conv}，"
+            f"卷积层合计是 {conv_b / conv_a:.2f} 倍；"
+            f"{len(fcs)} 个全连接层合计 {fc_a:,} 对 {fc_b:,}，{fc_change}。")
+
+
+def _settled_sentence(study):
+    """Which nets have not settled (on which seeds), and what that means for the verdicts above."""
+    moving = []
+    for name in study.curves:
+        still = [seed for seed, ok in zip(study.seeds, study.settled(name), strict=True) if not ok]
+        if still:
+            which = f"{len(still)} 个种子都是" if len(still) == len(study.seeds) else \
+                "种子 " + "、".join(map(str, still))
+            moving.append(f"{name}（{which}）")
+    if not moving:
+        return ["训练完了吗？每个网络在每个种子上，最后 5 轮的测试精度都已稳定（变化在测试噪声之内），"
+                "所以下面比的是训练到稳定以后的精度。"]
+    return [f"训练完了吗？没有：{'、'.join(moving)}最后 5 轮的测试精度还在变化（超过测试噪声）。",
+            f"所以下面带「前 {study.num_epochs} 轮里」的判断比的是谁学得快，不是训练完以后谁更准；"
+            f"把开头的 num_epochs 调大再运行（训练时间大致和轮数成正比），看判断变不变。"]
 
 
 def takeaway(study):
-    """One plain sentence per question, computed from this study (questions whose variants were not
-    trained are left out), then one on the run itself."""
-    per = {n: sum(study.late(n)) / len(study.seeds) for n in study.curves}
-    sentences = []
-    if {"max pool", "stride-2 conv"} <= set(per):
-        sentences.append(
-            f"池化还需要吗？{_verdict(study, 'max pool', 'stride-2 conv')}（后期测试精度平均 "
-            f"{per['max pool']:.3f} 对 {per['stride-2 conv']:.3f}）；步幅卷积的乘加次数是最大池化网络的 "
-            f"{study.macs['stride-2 conv'] / study.macs['max pool']:.2f} 倍。")
-    if {"max pool", "avg pool"} <= set(per):
+    """Plain sentences computed from this study: whether the nets have settled (it frames every verdict),
+    one per question (questions whose variants were not trained are left out) with the multiply-adds
+    behind the first, and the run itself."""
+    trained, sentences = set(study.curves), _settled_sentence(study)
+    if {"max pool", "stride-2 conv"} <= trained:
+        sentences.append(f"池化还需要吗？{_verdict(study, 'max pool', 'stride-2 conv')}。")
+        sentences.append(_macs_sentence(study, "max pool", "stride-2 conv"))
+    if {"max pool", "avg pool"} <= trained:
         sentences.append(f"最大还是平均？{_verdict(study, 'max pool', 'avg pool')}。")
-    if {"max pool", "no downsampling"} <= set(per):
+    if {"max pool", "no downsampling"} <= trained:
         ratio = study.params["no downsampling"] / study.params["max pool"]
-        sentences.append(f"不降采样会怎样？参数量是最大池化网络的 {ratio:.1f} 倍，"
+        sentences.append(f"不降采样会怎样？参数量是最大池化网络的 {ratio:.1f} 倍；"
                          f"{_verdict(study, 'max pool', 'no downsampling')}。")
     sentences.append(f"这次运行：{len(study.seeds)} 个种子 × {len(study.curves)} 个网络 × "
                      f"{study.num_epochs} 轮，训练共用 {sum(map(sum, study.seconds.values())):.0f} 秒。")
