@@ -180,7 +180,7 @@ def _max_hint(got, want, a, b):
     if close(got, torch.minimum(a, b)):
         return "你算出的是 min(a, b)：检查 ReLU 里的减法方向。a > b 和 a < b 时，ReLU(a − b) 各是多少？"
     if close(got, F.relu(a - b)):
-        return "你算出的是 ReLU(a − b)：a ≤ b 时它等于 0，而这时 max(a, b) 是多少？还差哪一项？"
+        return "你算出的是 ReLU(a − b)：和 max(a, b) 比，a > b 时差多少？a ≤ b 时呢？"
     if close(got, F.relu(a) + F.relu(b)) or close(got, F.relu(a - b) + F.relu(b)):
         return "b 被 ReLU 截掉了负数部分：b 本身可以是负数，不要对它取 ReLU。"
     return ""
@@ -583,7 +583,8 @@ def check_zero_padding_trap(make_trap):
     expected = pool2d(X, 3, stride=2, padding=1)
     got = pool2d(F.pad(X, (1, 1, 1, 1), value=0.0), 3, stride=2)
     if not torch.equal(got, expected):
+        r, c = (int(i) for i in (got != expected).nonzero()[0])
         return failed(what, f"用 0 填充得到 {show(got)}，nn.MaxPool2d 得到 {show(expected)}："
                             "这个输入暴露了错误（和题目要的正好相反）。"
-                            "每个碰到填充的窗口里都要有一个 ≥ 0 的数。")
+                            f"输出 ({r}, {c}) 的窗口碰到了填充，里面真实的数全是负数：0 填充在那里「赢」了。")
     return passed(what, "有负数，用 0 填充却碰巧和 nn.MaxPool2d 一样：这样的测试输入抓不住 0 填充的错误。")

@@ -210,7 +210,7 @@ def test_max_via_relu_wrong_sign_gives_min(capsys):
 
 
 def test_max_via_relu_forgot_b(capsys):
-    out = rejected(exercises.check_max_via_relu, lambda a, b: F.relu(a - b), capsys, "还差哪一项")
+    out = rejected(exercises.check_max_via_relu, lambda a, b: F.relu(a - b), capsys, "a > b 时差多少")
     assert "a = [3.0], b = [1.0]" in out and "应为 3" in out and "给出 2" in out  # where, and both outputs
 
 
@@ -491,6 +491,35 @@ def test_softmax_limits_rejects_mistakes(capsys):
     pending(exercises.check_softmax_limits, stub, capsys, "还没做")
     rejected(limits, ("min", "avg"), capsys, "'min'")
     rejected(limits, "max", capsys, "两个答案")
+
+
+def test_zero_padding_trap_accepts_a_trap_and_names_the_window_that_exposes(capsys):
+    def trap():
+        X = torch.arange(16.0).reshape(4, 4)
+        X[3, 3] = -1.0
+        return X
+
+    assert exercises.check_zero_padding_trap(trap)
+    capsys.readouterr()
+    trap_check = exercises.check_zero_padding_trap
+    out = rejected(trap_check, lambda: -torch.arange(16.0).reshape(4, 4) - 1, capsys,
+                   "输出 (0, 0)", "全是负数")
+    assert "≥ 0" not in out  # a window to look at, not the recipe
+    rejected(trap_check, lambda: torch.arange(16.0).reshape(4, 4), capsys, "没有负数")
+    rejected(trap_check, lambda: torch.arange(16).reshape(4, 4) - 1, capsys, "浮点数")
+
+
+def test_predict_shape_explains_ceil_mode_without_the_answer(capsys):
+    def floor_or_ceil(H, k, s, p, ceil_mode):  # forgets that the last window must start inside
+        span = H + 2 * p - k
+        return (-(-span // s) if ceil_mode else span // s) + 1
+
+    def right(H, k, s, p, ceil_mode):
+        out = floor_or_ceil(H, k, s, p, ceil_mode)
+        return out - 1 if ceil_mode and (out - 1) * s >= H + p else out
+
+    rejected(exercises.check_predict_shape, floor_or_ceil, capsys, "ceil_mode=True", "左边的填充里开始")
+    assert exercises.check_predict_shape(right)
 
 
 # ----------------------------------------------------------------------------------------------------
