@@ -7,6 +7,7 @@ smallest input where the answer differs. Nothing raises: ✓ right (returns True
 ☐ not done yet (both return False). Hints name a likely mistake without printing the answer.
 """
 
+from collections.abc import Sequence
 from functools import partial
 
 import torch
@@ -17,14 +18,21 @@ from .costs import count_comparisons
 from .params import MODES
 from .reference import output_shape, pool2d
 
-# Functions that compute a maximum directly: the ReLU exercises must not call them.
-_MAX_FUNCTIONS = [(torch, "maximum"), (torch, "max"), (torch, "amax"), (torch, "fmax"), (torch, "where"),
-                  (torch, "max_pool2d"), (F, "max_pool2d"), (torch, "clamp"), (torch, "clamp_min"),
-                  (torch, "clip"), (torch, "sort"), (torch, "topk"),
-                  (torch.Tensor, "max"), (torch.Tensor, "maximum"), (torch.Tensor, "amax"),
-                  (torch.Tensor, "clamp"), (torch.Tensor, "clamp_min"), (torch.Tensor, "clip"),
-                  (torch.Tensor, "sort"), (torch.Tensor, "topk")]
-_MAX_ADVICE = "这道题要求只用 ReLU（F.relu / torch.relu）、卷积和加减乘除来求最大值。"
+# Functions that compute a maximum directly, or its position, or a minimum (max = −min(−x)): the ReLU
+# exercises must not call them. F.max_pool2d_with_indices and friends would pass the check without the idea.
+_MAX_NAMES = ("maximum", "max", "amax", "fmax", "argmax", "argsort", "sort", "msort", "topk", "kthvalue",
+              "cummax", "median", "nanmedian", "quantile", "nanquantile", "clamp", "clamp_min", "clip",
+              "minimum", "min", "amin", "fmin", "aminmax", "argmin", "cummin")
+_MAX_FUNCTIONS = ([(owner, name) for owner in (torch, torch.Tensor) for name in _MAX_NAMES]
+                  + [(torch, "where"), (torch, "max_pool1d"), (torch, "max_pool1d_with_indices"),
+                     (torch, "max_pool2d"), (torch, "adaptive_max_pool1d")]
+                  + [(F, name) for name in ("max_pool1d", "max_pool2d", "max_pool2d_with_indices",
+                                            "adaptive_max_pool1d", "adaptive_max_pool2d",
+                                            "adaptive_max_pool2d_with_indices", "fractional_max_pool2d")]
+                  + [(torch._C._nn, name) for name in ("max_pool2d_with_indices", "adaptive_max_pool2d",
+                                                       "fractional_max_pool2d")])
+_MAX_ADVICE = ("这道题要求只用 ReLU（F.relu / torch.relu）、卷积和加减乘除来求最大值，"
+               "不能调用直接求最大值、最小值或它们位置的函数。")
 
 # Comparisons and sign tests pick the larger value without ReLU: (a > b) * a + (a <= b) * b.
 _OPERATORS = {"__gt__": ">", "__ge__": ">=", "__lt__": "<", "__le__": "<="}
@@ -37,16 +45,20 @@ _COMPARISON_ADVICE = ("比较（>、<、sign、abs 等）直接挑出大的那�
                       "想一想 ReLU(x) = max(x, 0) 和 max(a, b) 的关系；"
                       "|x| 也能用 ReLU 写出来：ReLU(x) + ReLU(−x)。")
 
-# Average pooling itself: exercise 1 asks for it as a convolution.
+# Average pooling itself, or windows averaged without a convolution (F.unfold(...).mean(1)): exercise 1 asks
+# for average pooling as a convolution.
 _AVG_FUNCTIONS = ([(F, name) for name in ("avg_pool1d", "avg_pool2d", "avg_pool3d", "adaptive_avg_pool1d",
-                                          "adaptive_avg_pool2d", "adaptive_avg_pool3d", "lp_pool2d")]
+                                          "adaptive_avg_pool2d", "adaptive_avg_pool3d", "lp_pool2d",
+                                          "unfold")]
                   + [(torch, "avg_pool1d"), (torch, "adaptive_avg_pool1d")]
+                  + [(owner, name) for owner in (torch, torch.Tensor) for name in ("mean", "nanmean")]
+                  + [(torch.Tensor, "unfold")]
                   + [(torch._C._nn, name) for name in ("avg_pool2d", "avg_pool3d", "adaptive_avg_pool2d",
-                                                       "adaptive_avg_pool3d")])
-_AVG_ADVICE = ("这道题要求用卷积（F.conv2d）算出平均池化，不能直接调用平均池化（nn.AvgPool2d 也是它）。"
-               "用一个卷积核，让卷积替你做「相加再除以窗口大小」。")
+                                                       "adaptive_avg_pool3d", "im2col")])
+_AVG_ADVICE = ("这道题要求用卷积（F.conv2d）算出平均池化：不能直接调用平均池化（nn.AvgPool2d 也是它），"
+               "也不能用 unfold 或 mean 自己取窗口求平均。用一个卷积核，让卷积替你做「相加再除以窗口大小」。")
 
-# A minimum taken directly: exercise 6 asks whether max pooling can stand in for min pooling.
+# A minimum taken directly: exercise 5 asks whether max pooling can stand in for min pooling.
 _MIN_FUNCTIONS = [(owner, name) for owner in (torch, torch.Tensor)
                   for name in ("min", "amin", "minimum", "fmin", "aminmax", "sort", "topk")]
 _MIN_ADVICE = ("这道题问的是：能不能用已有的最大池化代替最小池化？请只用 F.max_pool2d 和取负（−），"
@@ -124,7 +136,35 @@ def check_avg_pool_as_conv(fn):
 
 
 # ----------------------------------------------------------------------------------------------------
-# Exercise 3: max from ReLU, then max pooling from convolutions and ReLUs
+# Exercise 2a: max pooling is not linear, so no convolution alone can compute it
+# ----------------------------------------------------------------------------------------------------
+
+
+def check_not_additive(counterexample):
+    """counterexample() returns two (H, W) tensors X, Y (H, W >= 2) for which 2x2 max pooling breaks
+    additivity: maxpool(X + Y) != maxpool(X) + maxpool(Y). Every convolution without bias is additive."""
+    what = "反例 (counterexample)"
+    ok, answer = run(counterexample, what)
+    if not ok:
+        return False
+    if not (isinstance(answer, tuple) and len(answer) == 2 and all(map(torch.is_tensor, answer))):
+        return failed(what, "应返回两个张量 (X, Y)，例如 return torch.tensor(...), torch.tensor(...)。")
+    X, Y = (t.float() for t in answer)
+    if X.shape != Y.shape or X.dim() != 2 or min(X.shape) < 2:
+        return failed(what, f"X 和 Y 应是形状相同、至少 2×2 的二维张量；现在是 {tuple(X.shape)} 和 "
+                            f"{tuple(Y.shape)}。")
+    pool = lambda Z: F.max_pool2d(Z[None, None], 2)[0, 0]  # noqa: E731
+    together, apart = pool(X + Y), pool(X) + pool(Y)
+    if close(together, apart):
+        return failed(what, f"对这两个输入，maxpool(X + Y) = maxpool(X) + maxpool(Y) = {show(together)}，"
+                            "没有打破可加性 (additivity)。"
+                            "提示：让 X 和 Y 的最大值落在同一个窗口里的不同位置。")
+    return passed(what, f"maxpool(X + Y) = {show(together)}，而 maxpool(X) + maxpool(Y) = {show(apart)}："
+                        "最大池化不满足可加性，而任何不带偏置的卷积都满足，所以单靠卷积算不出最大池化。")
+
+
+# ----------------------------------------------------------------------------------------------------
+# Exercise 2b: max from ReLU, then max pooling from convolutions and ReLUs
 # ----------------------------------------------------------------------------------------------------
 
 _PAIRS = [
@@ -138,9 +178,9 @@ _PAIRS = [
 
 def _max_hint(got, want, a, b):
     if close(got, torch.minimum(a, b)):
-        return "你算出的是 min(a, b)：检查 ReLU 里的减法方向，max(a, b) = ReLU(a − b) + b。"
+        return "你算出的是 min(a, b)：检查 ReLU 里的减法方向。a > b 和 a < b 时，ReLU(a − b) 各是多少？"
     if close(got, F.relu(a - b)):
-        return "你算出的是 ReLU(a − b)：a ≤ b 时它等于 0，还要加上 b。"
+        return "你算出的是 ReLU(a − b)：和 max(a, b) 比，a > b 时差多少？a ≤ b 时呢？"
     if close(got, F.relu(a) + F.relu(b)) or close(got, F.relu(a - b) + F.relu(b)):
         return "b 被 ReLU 截掉了负数部分：b 本身可以是负数，不要对它取 ReLU。"
     return ""
@@ -200,7 +240,7 @@ def check_max_pool_via_relu(fn, kernel_size=2):
 
 
 # ----------------------------------------------------------------------------------------------------
-# Exercise 4: the computational cost of max pooling, checked by counting
+# Exercise 3: the computational cost of max pooling, checked by counting
 # ----------------------------------------------------------------------------------------------------
 
 _COST_CASES = [  # (c, h, w, kernel_size, stride, padding)
@@ -221,7 +261,8 @@ def _cost_mistakes(c, h, w, k, s, p):
         (c * oh * ow * k * k, "你数的是读了多少个值（每个窗口 k·k 个）：n 个值求最大只需 n − 1 次比较。"),
         (oh * ow * (k * k - 1), "少乘了通道数 c：每个通道都单独池化。"),
         (c * h * w * (k * k - 1), "输出不是 h×w 个：输出大小是 floor((h + 2p − k)/s) + 1。"),
-        (c * oh0 * ow0 * (k * k - 1), "忘了填充：输出大小要用 h + 2p（填充的位置也参与比较）。"),
+        (c * oh0 * ow0 * (k * k - 1),
+         "忘了填充：输出大小要用 h + 2p（这里的计数把填充也当作窗口里要比较的数，是简化的模型）。"),
         (c * (h // s) * (w // s) * (k * k - 1), "输出大小不是 h/s：要用 floor((h + 2p − k)/s) + 1。"),
         (c * ((h + 2 * p - k) / s + 1) * ((w + 2 * p - k) / s + 1) * (k * k - 1),
          "用整数除法 //：输出大小向下取整（放不下整个窗口的位置不算），就像 floor((h + 2p − k)/s) + 1。"),
@@ -232,8 +273,8 @@ def _cost_mistakes(c, h, w, k, s, p):
 
 def check_pool_cost(fn):
     """fn(c, h, w, kernel_size, stride, padding) must return the number of comparisons max pooling
-    makes on a c x h x w input, as counted window by window. quiet=True (reference solutions) prints only
-    that it passed; otherwise a pass also shows the learner's count for LeNet's first pooling layer."""
+    makes on a c x h x w input, as counted window by window (padding counted as values). A pass also shows
+    the count for the shape of LeNet's first pooling layer, as max pooling."""
     what = "pool_cost"
     answers = []
     for case in _COST_CASES:
@@ -249,8 +290,10 @@ def check_pool_cost(fn):
     wrong = [(case, describe, got) for case, describe, got in answers if got != count_comparisons(*case)]
     if not wrong:
         lenet = count_comparisons(6, 28, 28, 2, 2, 0)  # what the learner's formula gives: it matched counting
+        # (d2l's LeNet pools by averaging; the message borrows only the layer's shape)
         return _all_passed(what, len(_COST_CASES), "多通道、填充、步幅 1 和步幅大于 1、非正方形输入",
-                           extra=f"例如 LeNet 的第一个池化层（6×28×28，2×2，步幅 2）：{lenet} 次比较。")
+                           extra=f"例如 LeNet 第一个池化层的形状（6×28×28，2×2，步幅 2）换成最大池化："
+                                 f"{lenet} 次比较。")
     # Name a mistake only if that wrong formula explains every answer, not one by coincidence.
     mistakes = [_cost_mistakes(*case) for case, _, _ in answers]
     hint = next((msg for i, (_, msg) in enumerate(mistakes[0])
@@ -268,76 +311,7 @@ def check_pool_cost(fn):
 
 
 # ----------------------------------------------------------------------------------------------------
-# Exercise 6: min pooling
-# ----------------------------------------------------------------------------------------------------
-
-_MIN_CASES = [  # (X, kernel_size, stride, padding)
-    (_arange(1, 1, 3, 3), 2, 1, 0),
-    (torch.ones(1, 1, 4, 4) + _arange(1, 1, 4, 4), 3, 2, 1),  # positive input with padding
-    (-_arange(1, 1, 4, 4), 2, 2, 0),  # negatives
-    (torch.tensor([[[[1.0, 5.0], [1.0, 1.0]]]]), 2, 2, 0),  # ties
-    (seeded_randn(2, 3, 5, 5, seed=7), 3, 2, 1),  # odd size, padding, channels
-]
-
-
-def _min_hint(got, want, X, k, s, p):
-    if got.shape != want.shape:
-        return f"最小池化的输出形状和最大池化一样：floor((H + 2p − k)/s) + 1，这里 stride={s}。"
-    if close(got, F.max_pool2d(X, k, s, p)):
-        return "这是最大池化的结果：maxpool(X) 取的是每个窗口的最大值。最小值 = −maxpool(−X)。"
-    if close(got, -F.max_pool2d(X, k, s, p)):
-        return "−maxpool(X) 只是把最大值取负，不是最小值：要先对输入取负，−maxpool(−X)。"
-    if close(got, F.max_pool2d(-X, k, s, p)):
-        return "符号全反了：maxpool(−X) 是最小值的相反数，外面还要再取一次负。"
-    if p > 0 and close(got, -F.max_pool2d(-F.pad(X, (p, p, p, p)), k, s, 0)):
-        return ("只有边界窗口不同：你用 0 填充了。对最小池化，填充必须永远不会“赢”，相当于 +∞；"
-                "−maxpool(−X) 自动做到（max_pool2d 用 −∞ 填充）。")
-    return ""
-
-
-def check_min_pool(fn):
-    """fn(X, kernel_size, stride, padding) must give each window's minimum (padding never wins),
-    for X of shape (N, C, H, W)."""
-    what = "min_pool"
-    for X, k, s, p in _MIN_CASES:
-        describe = f"X 形状 {tuple(X.shape)}, kernel_size={k}, stride={s}, padding={p}"
-        ok, got = run(fn, what, (X.clone(), k, s, p), describe, refuse=_MIN_RULE)
-        hint = partial(_min_hint, X=X, k=k, s=s, p=p)
-        if not ok or not compare(what, got, -F.max_pool2d(-X, k, s, p), describe, X, hint):
-            return False
-    return _all_passed(what, len(_MIN_CASES), "正数加填充、负数、相等的值、奇数大小、多通道")
-
-
-# ----------------------------------------------------------------------------------------------------
-# Exercise 2: max pooling is not linear, so no convolution alone can compute it
-# ----------------------------------------------------------------------------------------------------
-
-
-def check_not_additive(counterexample):
-    """counterexample() returns two (H, W) tensors X, Y (H, W >= 2) for which 2x2 max pooling breaks
-    additivity: maxpool(X + Y) != maxpool(X) + maxpool(Y). Every convolution without bias is additive."""
-    what = "反例 (counterexample)"
-    ok, answer = run(counterexample, what)
-    if not ok:
-        return False
-    if not (isinstance(answer, tuple) and len(answer) == 2 and all(map(torch.is_tensor, answer))):
-        return failed(what, "应返回两个张量 (X, Y)，例如 return torch.tensor(...), torch.tensor(...)。")
-    X, Y = (t.float() for t in answer)
-    if X.shape != Y.shape or X.dim() != 2 or min(X.shape) < 2:
-        return failed(what, f"X 和 Y 应是形状相同、至少 2×2 的二维张量；现在是 {tuple(X.shape)} 和 "
-                            f"{tuple(Y.shape)}。")
-    pool = lambda Z: F.max_pool2d(Z[None, None], 2)[0, 0]  # noqa: E731
-    together, apart = pool(X + Y), pool(X) + pool(Y)
-    if close(together, apart):
-        return failed(what, f"对这两个输入，maxpool(X + Y) = maxpool(X) + maxpool(Y) = {show(together)}，"
-                            "没有打破可加性 (additivity)。"
-                            "提示：让 X 和 Y 的最大值落在同一个窗口里的不同位置。")
-    return passed(what, f"maxpool(X + Y) = {show(together)}，而 maxpool(X) + maxpool(Y) = {show(apart)}："
-                        "最大池化不满足可加性，而任何不带偏置的卷积都满足，所以单靠卷积算不出最大池化。")
-
-
-# ----------------------------------------------------------------------------------------------------
-# Exercise 5: predict where max and average pooling send the gradient
+# Exercise 4: predict where max and average pooling send the gradient
 # ----------------------------------------------------------------------------------------------------
 
 
@@ -349,7 +323,7 @@ def pool_grad(X, mode):
     return X.grad
 
 
-_TIE_NOTE = "（这是 PyTorch 2.14 在 CPU 上实测的做法，文档没有保证。）"
+_TIE_NOTE = "（题目里说的 PyTorch CPU 实现的做法，文档没有保证。）"
 
 
 def _window_hint(mode, x, mine, right):
@@ -362,13 +336,13 @@ def _window_hint(mode, x, mine, right):
         if not mine.any():
             return "全是 0？窗口的输出等于窗口里的某个数：那个数变大一点，输出也跟着变大。"
         if ties > 1 and close(mine, (x == top).float()):
-            return (f"窗口里有 {ties} 个相等的最大值 {_fmt(top.item())}：PyTorch 只把梯度传给其中一个——"
-                    "按行优先（先第一行从左到右，再第二行）的第一个。" + _TIE_NOTE)
+            return (f"窗口里有 {ties} 个相等的最大值 {_fmt(top.item())}：PyTorch 只把梯度传给其中一个，"
+                    "按行优先的顺序选。" + _TIE_NOTE)
         if int((mine != 0).sum()) == 1 and x[mine != 0].item() != top.item():
             return f"你把梯度给了 X = {_fmt(x[mine != 0].item())} 的格子，但它不是这个窗口的最大值。"
         if int((mine != 0).sum()) == 1 and ties > 1:
-            return (f"窗口里有 {ties} 个相等的最大值 {_fmt(top.item())}：PyTorch 选的是按行优先"
-                    "（先第一行从左到右，再第二行）的第一个。" + _TIE_NOTE)
+            return (f"窗口里有 {ties} 个相等的最大值 {_fmt(top.item())}：按行优先的顺序，"
+                    "你选的是第一个吗？" + _TIE_NOTE)
         return "最大池化的输出等于窗口里的一个数：对那个数的导数是多少，对其他数呢？"
     if close(mine, torch.ones_like(x)):
         return "平均 = 四个数之和 ÷ 4：每个数对输出的导数要除以窗口大小。"
@@ -424,7 +398,48 @@ def check_grad_prediction(predicted_grad, X=GRAD_EXAMPLE):
 
 
 # ----------------------------------------------------------------------------------------------------
-# Exercise 7: softmax pooling, and its two limits
+# Exercise 5: min pooling
+# ----------------------------------------------------------------------------------------------------
+
+_MIN_CASES = [  # (X, kernel_size, stride, padding)
+    (_arange(1, 1, 3, 3), 2, 1, 0),
+    (torch.ones(1, 1, 4, 4) + _arange(1, 1, 4, 4), 3, 2, 1),  # positive input with padding
+    (-_arange(1, 1, 4, 4), 2, 2, 0),  # negatives
+    (torch.tensor([[[[1.0, 5.0], [1.0, 1.0]]]]), 2, 2, 0),  # ties
+    (seeded_randn(2, 3, 5, 5, seed=7), 3, 2, 1),  # odd size, padding, channels
+]
+
+
+def _min_hint(got, want, X, k, s, p):
+    if got.shape != want.shape:
+        return f"最小池化的输出形状和最大池化一样：floor((H + 2p − k)/s) + 1，这里 stride={s}。"
+    if close(got, F.max_pool2d(X, k, s, p)):
+        return "这是最大池化的结果。想一想：把每个数取负之后，原来最小的数变成了什么？"
+    if close(got, -F.max_pool2d(X, k, s, p)):
+        return "−maxpool(X) 只是把最大值取负，不是最小值：只对输出取负不够，输入也要变。"
+    if close(got, F.max_pool2d(-X, k, s, p)):
+        return "符号全反了：你的每个数都正好是正确答案的相反数。"
+    if p > 0 and close(got, -F.max_pool2d(-F.pad(X, (p, p, p, p)), k, s, 0)):
+        return ("只有边界窗口不同：你用 0 填充了。对最小池化，填充必须永远不会“赢”，相当于 +∞。"
+                "F.max_pool2d 自己用 −∞ 填充：能不能让它替你填？")
+    return ""
+
+
+def check_min_pool(fn):
+    """fn(X, kernel_size, stride, padding) must give each window's minimum (padding never wins),
+    for X of shape (N, C, H, W)."""
+    what = "min_pool"
+    for X, k, s, p in _MIN_CASES:
+        describe = f"X 形状 {tuple(X.shape)}, kernel_size={k}, stride={s}, padding={p}"
+        ok, got = run(fn, what, (X.clone(), k, s, p), describe, refuse=_MIN_RULE)
+        hint = partial(_min_hint, X=X, k=k, s=s, p=p)
+        if not ok or not compare(what, got, -F.max_pool2d(-X, k, s, p), describe, X, hint):
+            return False
+    return _all_passed(what, len(_MIN_CASES), "正数加填充、负数、相等的值、奇数大小、多通道")
+
+
+# ----------------------------------------------------------------------------------------------------
+# Exercise 6: softmax pooling (6a), and its two limits (6b)
 # ----------------------------------------------------------------------------------------------------
 
 
@@ -503,7 +518,7 @@ def check_softmax_limits(softmax_limits):
     ok, answer = run(softmax_limits, what)
     if not ok:
         return False
-    if not (isinstance(answer, tuple) and len(answer) == 2):
+    if not (isinstance(answer, Sequence) and not isinstance(answer, str) and len(answer) == 2):
         return failed(what, '应返回两个答案，例如 return "max", "avg"。')
     answers = [_pool_name(a) for a in answer]
     if None in answers:
@@ -527,7 +542,7 @@ def check_softmax_limits(softmax_limits):
 
 
 # ----------------------------------------------------------------------------------------------------
-# This collection's own exercises
+# Exercises 7 and 8: this collection's own (predict a shape, a test input that misses zero padding)
 # ----------------------------------------------------------------------------------------------------
 
 
@@ -568,7 +583,8 @@ def check_zero_padding_trap(make_trap):
     expected = pool2d(X, 3, stride=2, padding=1)
     got = pool2d(F.pad(X, (1, 1, 1, 1), value=0.0), 3, stride=2)
     if not torch.equal(got, expected):
+        r, c = (int(i) for i in (got != expected).nonzero()[0])
         return failed(what, f"用 0 填充得到 {show(got)}，nn.MaxPool2d 得到 {show(expected)}："
                             "这个输入暴露了错误（和题目要的正好相反）。"
-                            "每个碰到填充的窗口里都要有一个 ≥ 0 的数。")
+                            f"输出 ({r}, {c}) 的窗口碰到了填充，里面真实的数全是负数：0 填充在那里「赢」了。")
     return passed(what, "有负数，用 0 填充却碰巧和 nn.MaxPool2d 一样：这样的测试输入抓不住 0 填充的错误。")

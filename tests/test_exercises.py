@@ -62,7 +62,7 @@ def softmax_pool(X, kernel_size, temperature):
     return (weights * cols).sum(dim=2).reshape(N, C, H // kernel_size, W // kernel_size)
 
 
-X5 = torch.tensor([[1.0, 2.0, 0.0, -1.0],  # exercise 5's input: the bottom-right window has three tied 7s
+X4 = torch.tensor([[1.0, 2.0, 0.0, -1.0],  # exercise 4's input: the bottom-right window has three tied 7s
                    [3.0, 0.0, 5.0, 4.0],
                    [0.0, 0.0, 7.0, 7.0],
                    [-2.0, 1.0, 7.0, 0.0]])
@@ -95,7 +95,8 @@ def test_learner_pass_lines_are_informative(capsys):
     out = capsys.readouterr().out
     assert "[[1.0]]" in out and "[[2.0]]" in out  # both sides of the broken equation
     assert exercises.check_pool_cost(pool_cost)
-    assert "3528" in capsys.readouterr().out  # LeNet's first pooling layer, counted
+    out = capsys.readouterr().out
+    assert "3528" in out and "换成最大池化" in out  # the shape of LeNet's first (average) pooling layer
 
 
 def rejected(check, fn, capsys, *needles, **kwargs):
@@ -170,6 +171,31 @@ def test_avg_pooling_itself_is_refused(capsys):
         rejected(exercises.check_avg_pool_as_conv, fn, capsys, name, "用卷积（F.conv2d）")
 
 
+def test_avg_without_a_convolution_is_refused(capsys):
+    def unfold_mean(X, k, s, p):  # averages the windows itself: no convolution
+        N, C, H, W = X.shape
+        H_out, W_out = (H + 2 * p - k) // s + 1, (W + 2 * p - k) // s + 1
+        cols = F.unfold(X, k, padding=p, stride=s).reshape(N, C, k * k, -1)
+        return cols.mean(2).reshape(N, C, H_out, W_out)
+
+    def windows_mean(X, k, s, p):
+        windows = F.pad(X, (p, p, p, p)).unfold(2, k, s).unfold(3, k, s)
+        return windows.mean((-2, -1))
+
+    def loop_mean(X, k, s, p):
+        Xp = F.pad(X, (p, p, p, p))
+        H_out, W_out = (Xp.shape[2] - k) // s + 1, (Xp.shape[3] - k) // s + 1
+        return torch.stack([torch.stack([Xp[:, :, i * s:i * s + k, j * s:j * s + k].mean((2, 3))
+                                         for j in range(W_out)], -1) for i in range(H_out)], -2)
+
+    for fn, name in [(unfold_mean, "torch.nn.functional.unfold"), (windows_mean, "torch.Tensor.unfold"),
+                     (loop_mean, "torch.Tensor.mean"), (lambda X, k, s, p: torch.nn.Unfold(k)(X), "unfold")]:
+        rejected(exercises.check_avg_pool_as_conv, fn, capsys, name, "用卷积（F.conv2d）", "unfold 或 mean")
+    X = torch.arange(16.0).reshape(1, 1, 4, 4)
+    assert F.unfold(X, 2).shape == (1, 4, 9) and X.mean() == 7.5  # the refusal ends with the check
+    assert exercises.check_avg_pool_as_conv(avg_pool_as_conv)  # the convolution still passes
+
+
 def test_avg_learner_code_raises_is_reported(capsys):
     def fn(X, k, s, p):
         return F.conv2d(X, torch.ones(1, 1, k, k) / k**2, stride=s, padding=p)  # fails for C=2
@@ -178,11 +204,13 @@ def test_avg_learner_code_raises_is_reported(capsys):
 
 
 def test_max_via_relu_wrong_sign_gives_min(capsys):
-    rejected(exercises.check_max_via_relu, lambda a, b: b - F.relu(b - a), capsys, "min(a, b)")
+    out = rejected(exercises.check_max_via_relu, lambda a, b: b - F.relu(b - a), capsys,
+                   "min(a, b)", "减法方向")
+    assert "ReLU(a − b) + b" not in out  # a question, not the answer
 
 
 def test_max_via_relu_forgot_b(capsys):
-    out = rejected(exercises.check_max_via_relu, lambda a, b: F.relu(a - b), capsys, "还要加上 b")
+    out = rejected(exercises.check_max_via_relu, lambda a, b: F.relu(a - b), capsys, "a > b 时差多少")
     assert "a = [3.0], b = [1.0]" in out and "应为 3" in out and "给出 2" in out  # where, and both outputs
 
 
@@ -201,7 +229,7 @@ def test_max_via_relu_comparisons_are_refused(capsys):
     rejected(exercises.check_max_via_relu, lambda a, b: b + (a - b) * (torch.sign(a - b) + 1) / 2, capsys,
              "torch.sign")
 
-    def select_in_net(X):  # the 3b network with comparisons in place of ReLU
+    def select_in_net(X):  # the 2b network with comparisons in place of ReLU
         a, b, c, d = F.conv2d(X, torch.eye(4).reshape(4, 1, 2, 2), stride=2).unbind(1)
         m1, m2 = (a > b) * a + (a <= b) * b, (c > d) * c + (c <= d) * d
         return ((m1 > m2) * m1 + (m1 <= m2) * m2).unsqueeze(1)
@@ -250,6 +278,48 @@ def test_max_pool_via_relu_builtin_is_refused(capsys):
     rejected(exercises.check_max_pool_via_relu, lambda X: F.max_pool2d(X, 2), capsys, "max_pool2d")
 
 
+def _unfold_argmax(X):  # picks each window's maximum by its position
+    N, _, H, W = X.shape
+    cols = F.unfold(X, 2, stride=2)
+    return cols.gather(1, cols.argmax(1, keepdim=True)).reshape(N, 1, H // 2, W // 2)
+
+
+def _unfold_negated_min(X):  # max = −min(−x)
+    N, _, H, W = X.shape
+    return -(-F.unfold(X, 2, stride=2)).min(1).values.reshape(N, 1, H // 2, W // 2)
+
+
+def test_max_pool_via_relu_bypasses_are_refused(capsys):
+    """Every route to a maximum that skips the ReLU idea gets ✗ naming the function and the rule."""
+    bypasses = [
+        (lambda X: F.max_pool2d_with_indices(X, 2)[0], "torch.nn.functional.max_pool2d_with_indices"),
+        (lambda X: torch.nn.MaxPool2d(2, return_indices=True)(X)[0], "max_pool2d"),
+        (lambda X: torch._C._nn.max_pool2d_with_indices(X, 2, 2)[0], "torch._C._nn.max_pool2d_with_indices"),
+        (lambda X: F.adaptive_max_pool2d(X, (X.shape[2] // 2, X.shape[3] // 2)), "adaptive_max_pool2d"),
+        (lambda X: F.fractional_max_pool2d(X, 2, output_ratio=0.5), "fractional_max_pool2d"),
+        (_unfold_argmax, "torch.Tensor.argmax"),
+        (lambda X: torch.gather(X, 1, torch.argmax(X, 1, keepdim=True)), "torch.argmax"),
+        (_unfold_negated_min, "torch.Tensor.min"),
+        (lambda X: F.unfold(X, 2, stride=2).sort(1).values[:, -1:], "torch.Tensor.sort"),
+        (lambda X: F.unfold(X, 2, stride=2).quantile(1.0, dim=1), "torch.Tensor.quantile"),
+        (lambda X: F.unfold(X, 2, stride=2).cummax(1).values[:, -1:], "torch.Tensor.cummax"),
+    ]
+    for fn, name in bypasses:
+        rejected(exercises.check_max_pool_via_relu, fn, capsys, name, "只用 ReLU", "最小值")
+    for fn, name in [(lambda a, b: -torch.minimum(-a, -b), "torch.minimum"),
+                     (lambda a, b: torch.stack([a, b]).argsort(0)[-1] * (a - b) + b, "torch.Tensor.argsort"),
+                     (lambda a, b: -torch.stack([-a, -b]).median(0).values, "torch.Tensor.median")]:
+        rejected(exercises.check_max_via_relu, fn, capsys, name, "只用 ReLU")
+    X = torch.arange(16.0).reshape(1, 1, 4, 4)
+    assert F.max_pool2d_with_indices(X, 2)[1].tolist() == [[[[5, 7], [13, 15]]]]  # restored after the check
+    assert X.argmax() == 15 and torch.argmax(X) == 15 and X.min() == 0
+    assert exercises.check_max_via_relu(max_via_relu)  # the honest solutions still pass
+    assert exercises.check_max_pool_via_relu(max_pool_via_relu)
+    assert exercises.check_max_pool_via_relu(lambda X: max_pool_via_relu(X, 3), kernel_size=3)
+    out = capsys.readouterr().out
+    assert out.count("✓") == 3 and "✗" not in out
+
+
 def test_pool_cost_counts_reads_not_comparisons(capsys):
     def fn(c, h, w, k, s, p):
         return pool_cost(c, h, w, k, s, p) // (k * k - 1) * k * k
@@ -264,7 +334,7 @@ def test_pool_cost_forgot_channels(capsys):
 
 def test_pool_cost_forgot_padding(capsys):
     rejected(exercises.check_pool_cost, lambda c, h, w, k, s, p: pool_cost(c, h, w, k, s, 0), capsys,
-             "忘了填充", "padding=1")
+             "忘了填充", "padding=1", "简化的模型")
 
 
 def test_pool_cost_unexplained_answer_gets_no_misleading_hint(capsys):
@@ -316,12 +386,17 @@ def test_min_pool_taken_directly_is_refused(capsys):
 
 
 def test_min_pool_as_maxpool(capsys):
-    rejected(exercises.check_min_pool, lambda X, k, s, p: F.max_pool2d(X, k, s, p), capsys, "最大池化")
+    out = rejected(exercises.check_min_pool, lambda X, k, s, p: F.max_pool2d(X, k, s, p), capsys, "最大池化",
+                   "取负")
+    assert "−maxpool(−X)" not in out
+    out = rejected(exercises.check_min_pool, lambda X, k, s, p: F.max_pool2d(-X, k, s, p), capsys, "相反数")
+    assert "−maxpool(−X)" not in out
 
 
 def test_min_pool_negated_output_only(capsys):
-    rejected(exercises.check_min_pool, lambda X, k, s, p: -F.max_pool2d(X, k, s, p), capsys,
-             "要先对输入取负")
+    out = rejected(exercises.check_min_pool, lambda X, k, s, p: -F.max_pool2d(X, k, s, p), capsys,
+                   "输入也要变")
+    assert "−maxpool(−X)" not in out
 
 
 def test_min_pool_zero_padding(capsys):
@@ -330,6 +405,7 @@ def test_min_pool_zero_padding(capsys):
 
     out = rejected(exercises.check_min_pool, fn, capsys, "用 0 填充", "+∞")
     assert "应得到" in out and "你的结果" in out  # a small input: both outputs are shown
+    assert "−maxpool(−X)" not in out
 
 
 def test_min_pool_wrong_shape(capsys):
@@ -345,9 +421,9 @@ def avg_grad(p):
 
 
 def test_grad_prediction_max_rejects_mistakes_without_the_answer(capsys):
-    ties = (X5 == 7).float() + torch.tensor(GRAD_MAX) * (X5 != 7)  # every tied 7 gets a gradient
+    ties = (X4 == 7).float() + torch.tensor(GRAD_MAX) * (X4 != 7)  # every tied 7 gets a gradient
     out = rejected(max_grad, ties, capsys, "3 个相等的最大值 7", "按行优先", "第 2–3 行",
-                   "PyTorch 2.14 在 CPU 上")
+                   "题目里说的 PyTorch CPU 实现")
     assert "1 个不对" in out
     rejected(max_grad, GRAD_AVG, capsys, "平均池化的梯度")
     last_seven = [[0, 0, 0, 0], [1, 0, 1, 0], [0, 0, 0, 1], [0, 1, 0, 0]]
@@ -407,6 +483,7 @@ def test_softmax_limits_rejects_mistakes(capsys):
         raise NotImplementedError
 
     assert exercises.check_softmax_limits(lambda: ("Max pooling", "平均"))
+    assert exercises.check_softmax_limits(lambda: ["max", "avg"])  # any sequence of two answers
     capsys.readouterr()
     rejected(limits, ("avg", "max"), capsys, "正好反了")
     rejected(limits, ("max", "max"), capsys, "T 很大的那个不对")
@@ -414,6 +491,35 @@ def test_softmax_limits_rejects_mistakes(capsys):
     pending(exercises.check_softmax_limits, stub, capsys, "还没做")
     rejected(limits, ("min", "avg"), capsys, "'min'")
     rejected(limits, "max", capsys, "两个答案")
+
+
+def test_zero_padding_trap_accepts_a_trap_and_names_the_window_that_exposes(capsys):
+    def trap():
+        X = torch.arange(16.0).reshape(4, 4)
+        X[3, 3] = -1.0
+        return X
+
+    assert exercises.check_zero_padding_trap(trap)
+    capsys.readouterr()
+    trap_check = exercises.check_zero_padding_trap
+    out = rejected(trap_check, lambda: -torch.arange(16.0).reshape(4, 4) - 1, capsys,
+                   "输出 (0, 0)", "全是负数")
+    assert "≥ 0" not in out  # a window to look at, not the recipe
+    rejected(trap_check, lambda: torch.arange(16.0).reshape(4, 4), capsys, "没有负数")
+    rejected(trap_check, lambda: torch.arange(16).reshape(4, 4) - 1, capsys, "浮点数")
+
+
+def test_predict_shape_explains_ceil_mode_without_the_answer(capsys):
+    def floor_or_ceil(H, k, s, p, ceil_mode):  # forgets that the last window must start inside
+        span = H + 2 * p - k
+        return (-(-span // s) if ceil_mode else span // s) + 1
+
+    def right(H, k, s, p, ceil_mode):
+        out = floor_or_ceil(H, k, s, p, ceil_mode)
+        return out - 1 if ceil_mode and (out - 1) * s >= H + p else out
+
+    rejected(exercises.check_predict_shape, floor_or_ceil, capsys, "ceil_mode=True", "左边的填充里开始")
+    assert exercises.check_predict_shape(right)
 
 
 # ----------------------------------------------------------------------------------------------------
