@@ -96,6 +96,14 @@ def test_readme_lists_every_notebook_with_its_time():
         assert f"{minutes} min" in row, f"README row for {link} must say {minutes} min"
 
 
+def test_readme_core_path_time_is_the_sum_of_its_notebooks():
+    lessons = sum(stated_minutes(p) for p in CORE if not exercises(p))
+    practice = sum(stated_minutes(p) for p in CORE if exercises(p))
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"01–03 约 {lessons} 分钟，练习约 {practice} 分钟" in readme
+    assert f"about {lessons} minutes for 01–03, and about {practice} for the exercises" in readme
+
+
 # ----------------------------------------------------------------------------------------------------
 # No workshop text: what a learner reads is about pooling, not about our tests and machines
 # ----------------------------------------------------------------------------------------------------
