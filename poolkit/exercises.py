@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from .checks import close, compare, failed, passed, run, seeded_randn, show
 from .costs import count_comparisons
 from .params import MODES
-from .reference import output_shape, pool2d
+from .reference import fmt, output_shape, pool2d
 
 # Functions that compute a maximum directly, or its position, or a minimum (max = −min(−x)): the ReLU
 # exercises must not call them. F.max_pool2d_with_indices and friends would pass the check without the idea.
@@ -73,11 +73,6 @@ def _all_passed(what, n, covered, extra=""):
     return passed(what, f"通过全部 {n} 个测试（{covered}）。{extra}")
 
 
-def _fmt(value):
-    """A number as a learner reads it: 4.0 -> '4', 1/3 -> '0.3333'."""
-    return f"{value:.4g}"
-
-
 def _arange(*shape):
     return torch.arange(float(torch.Size(shape).numel())).reshape(shape)
 
@@ -123,8 +118,8 @@ def _avg_hint(got, want, X, k, s, p):
 
 def check_avg_pool_as_conv(fn):
     """fn(X, kernel_size, stride, padding) must equal F.avg_pool2d(X, kernel_size, stride, padding)
-    for X of shape (N, C, H, W), computed with a convolution (average pooling functions are refused).
-   """
+    for X of shape (N, C, H, W), computed with a convolution (average pooling, unfold and mean are refused).
+    """
     what = "avg_pool_as_conv"
     for X, k, s, p in _AVG_CASES:
         describe = f"X 形状 {tuple(X.shape)}, kernel_size={k}, stride={s}, padding={p}"
@@ -336,12 +331,12 @@ def _window_hint(mode, x, mine, right):
         if not mine.any():
             return "全是 0？窗口的输出等于窗口里的某个数：那个数变大一点，输出也跟着变大。"
         if ties > 1 and close(mine, (x == top).float()):
-            return (f"窗口里有 {ties} 个相等的最大值 {_fmt(top.item())}：PyTorch 只把梯度传给其中一个，"
+            return (f"窗口里有 {ties} 个相等的最大值 {fmt(top.item())}：PyTorch 只把梯度传给其中一个，"
                     "按行优先的顺序选。" + _TIE_NOTE)
         if int((mine != 0).sum()) == 1 and x[mine != 0].item() != top.item():
-            return f"你把梯度给了 X = {_fmt(x[mine != 0].item())} 的格子，但它不是这个窗口的最大值。"
+            return f"你把梯度给了 X = {fmt(x[mine != 0].item())} 的格子，但它不是这个窗口的最大值。"
         if int((mine != 0).sum()) == 1 and ties > 1:
-            return (f"窗口里有 {ties} 个相等的最大值 {_fmt(top.item())}：按行优先的顺序，"
+            return (f"窗口里有 {ties} 个相等的最大值 {fmt(top.item())}：按行优先的顺序，"
                     "你选的是第一个吗？" + _TIE_NOTE)
         return "最大池化的输出等于窗口里的一个数：对那个数的导数是多少，对其他数呢？"
     if close(mine, torch.ones_like(x)):
@@ -349,7 +344,7 @@ def _window_hint(mode, x, mine, right):
     if close(mine, (x == top).float()) or int((mine != 0).sum()) == 1:
         return "这像是最大池化的梯度。平均池化的输出用到了窗口里的每一个数。"
     if bool((mine == mine.flatten()[0]).all()):
-        return (f"窗口里每个数的梯度确实应该一样，但不是 {_fmt(mine.flatten()[0].item())}："
+        return (f"窗口里每个数的梯度确实应该一样，但不是 {fmt(mine.flatten()[0].item())}："
                 "输出 = (x₁ + x₂ + x₃ + x₄) / 4，对每个 xᵢ 求导。")
     return "平均池化对窗口里的每个数一视同仁：它们的梯度应该相同。"
 
