@@ -117,7 +117,7 @@ def baseline(n_frames=8):
 
 
 # ----------------------------------------------------------------------------------------------------
-# JupyterLab + Chromium (shared with tests/test_browser.py)
+# JupyterLab + Chromium (shared with tests/lesson/test_browser.py)
 # ----------------------------------------------------------------------------------------------------
 
 

@@ -3,7 +3,7 @@
 // No pooling happens here: every number, formula, cell kind, window and sentence comes from poolkit
 // (explain.py via widget.py); `text` holds the catalogue's sentences with {names} this file fills in.
 // The current step lives in this view; playing sends nothing to the kernel. Only parameter controls set
-// traits. Pure helpers are exported and tested with `node --test` (tests/js/).
+// traits. Pure helpers are exported and tested with `node --test` (tests/lesson/js/).
 
 export const SPEEDS = [0.5, 1, 2, 4, 10, 30, Infinity]; // steps per second; Infinity: every frame
 const DEFAULT_SPEED = 2; // index into SPEEDS: 2 steps per second, slow enough to read each formula

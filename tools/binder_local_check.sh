@@ -65,8 +65,8 @@ prefix = nb.cells[0].outputs[0]["text"].strip()
 print("python3 kernel prefix:", prefix)
 assert Path(prefix).resolve() == Path(sys.argv[1]).resolve(), prefix
 EOF
-  echo "== tests/test_notebooks.py in $VENV"
-  (cd "$ROOT" && "$VENV/bin/python" -m pytest tests/test_notebooks.py -q -p no:cacheprovider -s "$@")
+  echo "== tests/lesson/test_notebooks.py in $VENV"
+  (cd "$ROOT" && "$VENV/bin/python" -m pytest tests/lesson/test_notebooks.py -q -p no:cacheprovider -s "$@")
 }
 
 case "$STAGE" in

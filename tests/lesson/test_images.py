@@ -17,7 +17,7 @@ from poolkit import output_shape
 from poolkit.draw import draw_frame, frame_figure, frame_png, frames, png_bytes, text_lines
 from poolkit.reference import fmt
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 IMAGES = ROOT / "Images"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

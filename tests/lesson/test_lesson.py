@@ -15,7 +15,7 @@ import nbformat
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted(p for p in (ROOT / "notebooks").glob("**/*.ipynb") if ".ipynb_checkpoints" not in p.parts)
 CORE = [p for p in NOTEBOOKS if p.parent.name == "notebooks"]
 DEEP_DIVES = [p for p in NOTEBOOKS if p.parent.name == "deep-dives"]

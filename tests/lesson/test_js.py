@@ -1,4 +1,4 @@
-"""The widget's JavaScript unit tests (tests/js/, Node's built-in runner), run by the README's test command.
+"""The widget's JavaScript unit tests (tests/lesson/js/, Node's built-in runner), run by make.py test.
 
 They need Node.js (no npm packages): without it they skip on a laptop and fail in CI (CI=true)."""
 
@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def node_or_skip():
     node = shutil.which("node")
     if node is None:
-        message = "Node.js not found: install it (e.g. `apt-get install nodejs`) to run tests/js/."
+        message = "Node.js not found: install it (e.g. `apt-get install nodejs`) to run tests/lesson/js/."
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
@@ -25,8 +25,8 @@ def node_or_skip():
 
 def test_widget_js_unit_tests_pass():
     node = node_or_skip()
-    files = sorted(str(p) for p in (ROOT / "tests" / "js").glob("*.test.mjs"))
-    assert files, "tests/js/ holds no *.test.mjs files"
+    files = sorted(str(p) for p in (ROOT / "tests" / "lesson" / "js").glob("*.test.mjs"))
+    assert files, "tests/lesson/js/ holds no *.test.mjs files"
     run = subprocess.run([node, "--test", *files], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     assert "# fail 0" in run.stdout and "# pass 0" not in run.stdout

@@ -26,7 +26,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BINDER = ROOT / "binder"
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 CPU_INDEX = "--extra-index-url https://download.pytorch.org/whl/cpu"
@@ -166,7 +166,7 @@ def test_the_package_needs_nothing_binder_does_not_pin():
 
 
 def test_binder_runs_a_supported_python():
-    """make.py accepts Python 3.11-3.14 (tests/test_make.py); Binder's runtime.txt picks one of them."""
+    """make.py accepts Python 3.11-3.14 (tests/setup/test_make.py); Binder's runtime.txt picks one of them."""
     oldest, newest = load_make().SUPPORTED
     assert oldest <= runtime_python() <= newest
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]

@@ -22,9 +22,9 @@ import nbformat
 import pytest
 from conftest import load_make, require_chromium
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-TESTS = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parents[1]
 FIRST_NOTEBOOK = "notebooks/01-pool2d-from-scratch.ipynb"
 SHELL_BLOCK = re.compile(r"^\s*```(bash|sh|shell|console|powershell)\n(.*?)^\s*```", re.M | re.S)
 INLINE = re.compile(r"(?<!`)`([^`\n]+)`(?!`)")
@@ -40,24 +40,26 @@ EXERCISED = {
     "py make.py lab": "test_make_py_lab_serves_notebook_01 (Windows' launcher, the same make.py)",
     "python3 make.py test": ".ci/run (test_ci_runs_the_readme_test_command)",
     "py make.py test": ".ci/run (the Windows launcher runs the same make.py)",
-    "python3.13 make.py lab": "tests/test_make.py (test_make_py_accepts_every_supported_python); .ci/run",
-    "py -3.13 make.py lab": "tests/test_make.py (test_make_py_accepts_every_supported_python)",
+    "python3.13 make.py lab":
+        "tests/setup/test_make.py (test_make_py_accepts_every_supported_python); .ci/run",
+    "py -3.13 make.py lab": "tests/setup/test_make.py (test_make_py_accepts_every_supported_python)",
     "python3.13 make.py --venv .venv-3.13 lab":
-        "tests/test_make.py (test_make_py_options_are_taken_out_of_the_tools_arguments); .ci/run",
-    "pip check": "tests/test_dependencies.py (test_pip_check_complains_only_about_d2ls_own_pins)",
+        "tests/setup/test_make.py (test_make_py_options_are_taken_out_of_the_tools_arguments); .ci/run",
+    "pip check": "tests/setup/test_dependencies.py (test_pip_check_complains_only_about_d2ls_own_pins)",
     "pip install --no-deps d2l==1.0.3":
-        "tests/test_make.py (test_d2l_comes_with_no_deps_after_the_requirements)",
+        "tests/setup/test_make.py (test_d2l_comes_with_no_deps_after_the_requirements)",
     "python3 make.py lab --cpu":
-        "tests/test_make.py (test_cpu_flag_overrides_the_driver_and_platform_checks)",
-    "python3 make.py lab --cuda": "tests/test_make.py (test_every_other_case_gets_pypi)",
+        "tests/setup/test_make.py (test_cpu_flag_overrides_the_driver_and_platform_checks)",
+    "python3 make.py lab --cuda": "tests/setup/test_make.py (test_every_other_case_gets_pypi)",
     "python3 make.py clean": "test_make_py_clean_runs_the_clean_tool",
-    "python3 make.py site": "tests/test_site.py (the site fixture runs make.py site on a small project)",
+    "python3 make.py site":
+        "tests/setup/test_site.py (the site fixture runs make.py site on a small project)",
     "python3 -m http.server -d site 8000":
-        "tests/test_site.py (the server fixture runs python -m http.server -d)",
-    ".venv/bin/pytest tests/test_notebooks.py -k 01-pool2d -q": "test_one_notebook_command_selects_it",
+        "tests/setup/test_site.py (the server fixture runs python -m http.server -d)",
+    ".venv/bin/pytest tests/lesson/test_notebooks.py -k 01-pool2d -q": "test_one_notebook_command_selects_it",
     ".venv/bin/ruff check .": "test_make_py_test_runs_ruff_then_pytest",
     VERSIONS: "test_version_check_command_runs",
-    ".venv/bin/python -m poolkit.images": "tests/test_images.py (test_python_m_commands_are_tested)",
+    ".venv/bin/python -m poolkit.images": "tests/lesson/test_images.py (test_python_m_commands_are_tested)",
     ".venv/bin/python -m poolkit.bench": "a test that runs it (test_python_m_commands_are_tested)",
     ".venv/bin/python -m poolkit.bench_widget": "a test that runs it (test_python_m_commands_are_tested)",
     "bash .ci/run": "CI itself (test_ci_runs_the_readme_test_command)",
@@ -244,7 +246,7 @@ def test_make_py_lab_adds_allow_root_only_for_root(monkeypatch, capsys, euid, ex
 
 
 def test_readme_states_the_supported_pythons():
-    """The range make.py accepts (tests/test_make.py checks make.py and pyproject.toml agree)."""
+    """The range make.py accepts (tests/setup/test_make.py checks make.py and pyproject.toml agree)."""
     oldest, newest = (".".join(map(str, v)) for v in load_make().SUPPORTED)
     start = README.split("\n## 开始 / Start", 1)[1].split("\n## ", 1)[0]
     assert f"any Python from {oldest} to {newest}" in start and f"{oldest} 到 {newest}" in start
@@ -307,7 +309,7 @@ def test_make_py_test_runs_ruff_then_pytest(monkeypatch):
 
 
 def test_one_notebook_command_selects_it():
-    args = shlex.split(".venv/bin/pytest tests/test_notebooks.py -k 01-pool2d -q")
+    args = shlex.split(".venv/bin/pytest tests/lesson/test_notebooks.py -k 01-pool2d -q")
     result = subprocess.run([sys.executable, "-m", "pytest", *args[1:], "--collect-only", "-p",
                              "no:cacheprovider"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -345,7 +347,7 @@ def test_python_m_commands_are_tested(command):
                                 text=True, timeout=300)
         assert result.returncode == 0 and expected in result.stdout, result.stdout[-2000:] + result.stderr
         return
-    runs = [p.name for p in TESTS.glob("test_*.py") if p.name != Path(__file__).name
+    runs = [p.name for p in TESTS.rglob("test_*.py") if p.name != Path(__file__).name
             and re.search(rf"""["']-m["'],\s*["']{re.escape(module)}["']""", p.read_text())]
     assert runs, f"no test runs `python -m {module}`"
 
@@ -358,5 +360,5 @@ def test_binder_local_check_script():
                             env={**os.environ, "BINDER_VENV": "/nonexistent"})
     assert result.returncode == 2 and "usage" in result.stderr
     text = script.read_text(encoding="utf-8")
-    for part in ("binder/requirements.txt", "./binder/postBuild", "tests/test_notebooks.py"):
+    for part in ("binder/requirements.txt", "./binder/postBuild", "tests/lesson/test_notebooks.py"):
         assert part in text, part

@@ -19,7 +19,7 @@ from poolkit.reference import fmt
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"
 TIMEOUT = 180_000  # ms; JupyterLab on a busy 2-core machine can be slow to start a kernel
 

@@ -14,7 +14,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-ROOT = Path(__file__).resolve().parent.parent / "notebooks"
+ROOT = Path(__file__).resolve().parents[2] / "notebooks"
 NOTEBOOKS = sorted(p for p in ROOT.glob("**/*.ipynb") if ".ipynb_checkpoints" not in p.parts)
 CORE_BUDGET, DEEP_DIVE_BUDGET = 20, 60  # seconds; the limits for 2 idle cores
 OVERRIDES = {  # notebook name -> code run right after its `parameters` cell

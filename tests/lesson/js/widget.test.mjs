@@ -1,11 +1,11 @@
-// Unit tests of widget.js's pure functions: node --test tests/js/ (no browser, no dependencies).
+// Unit tests of widget.js's pure functions: node --test tests/lesson/js/ (no browser, no dependencies).
 // widget.js is loaded from its source as an ES module (the package ships it without a package.json).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { deflateSync } from "node:zlib";
 
-const source = readFileSync(new URL("../../poolkit/widget.js", import.meta.url), "utf8");
+const source = readFileSync(new URL("../../../poolkit/widget.js", import.meta.url), "utf8");
 const W = await import(`data:text/javascript;base64,${Buffer.from(source).toString("base64")}`);
 
 // A scene as widget.py sends it: 4x4 input, k=2, s=1, padding 0 (3x3 output).

@@ -17,7 +17,7 @@ import pytest
 from conftest import load_make
 from packaging.specifiers import SpecifierSet
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 make = load_make()
 OLDEST, NEWEST = make.SUPPORTED
 

@@ -604,7 +604,7 @@ def test_not_additive_accepts_a_counterexample_and_rejects_others(capsys):
 # One exercise convention in the notebooks
 # ----------------------------------------------------------------------------------------------------
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 EXERCISES = NOTEBOOKS / "04-exercises.ipynb"
 BOOK_EXERCISES = [  # d2l-zh 6.5「汇聚层」, the current Chinese edition's six exercises, verbatim
     "尝试将平均汇聚层作为卷积层的特殊情况实现。",
