@@ -20,6 +20,7 @@ from poolkit.reference import fmt
 ROOT = Path(__file__).resolve().parents[2]
 IMAGES = ROOT / "Images"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+pytestmark = pytest.mark.slow  # draws every frame: the fast command leaves it out
 
 X3 = torch.arange(9.0).reshape(3, 3)
 X4 = torch.arange(16.0).reshape(4, 4)
