@@ -39,7 +39,7 @@ COMMAND_START = ("python", "py ", ".venv/", "bash ", "sh ", "pip ", "pip3 ", "PI
 CPU_INDEX_URL = "https://download.pytorch.org/whl/cpu"
 VERSIONS = ('.venv/bin/python -c "import torch, torchvision; '
             'print(torch.__version__, torchvision.__version__)"')
-FAST_LESSON = 'python3 make.py test tests/lesson -m "not browser and not notebook"'
+FAST_LESSON = 'python3 make.py test tests/lesson -m "not browser and not notebook and not slow"'
 BINDER_URL = "https://mybinder.org/v2/gh/{owner}/{repo}/HEAD?urlpath=lab/tree/" + FIRST_NOTEBOOK
 BINDER_BADGE = "[![Binder](https://mybinder.org/badge_logo.svg)]({url})"
 
@@ -508,7 +508,7 @@ def test_make_py_test_runs_ruff_then_pytest(monkeypatch):
 
 def test_fast_lesson_command_runs_only_the_teaching_codes_fast_tests(monkeypatch):
     """CONTRIBUTING.md's fast command: make.py hands its arguments to pytest, which then collects
-    tests/lesson only, without the browser and notebook tests (and there are some to leave out)."""
+    tests/lesson only, without the browser, notebook and slow tests (and there are some to leave out)."""
     args = shlex.split(FAST_LESSON)[3:]
     make = load_make()
     monkeypatch.setattr(make, "ensure_venv", lambda *files: None)
@@ -520,8 +520,9 @@ def test_fast_lesson_command_runs_only_the_teaching_codes_fast_tests(monkeypatch
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr
     ids = [line for line in result.stdout.splitlines() if "::" in line]
     assert len(ids) >= 100 and all(i.startswith("tests/lesson/") for i in ids), result.stdout[-2000:]
-    slow = [i for i in ids if i.startswith("tests/lesson/test_browser.py") or "::test_notebook_runs[" in i]
-    assert not slow, f"the browser tests and the notebook runs are not fast: {slow[:5]}"
+    slow = [i for i in ids if i.startswith(("tests/lesson/test_browser.py", "tests/lesson/test_images.py"))
+            or "::test_notebook_runs[" in i]
+    assert not slow, f"the browser tests, the notebook runs and Images/ are not fast: {slow[:5]}"
     assert re.search(r"\b[1-9]\d* deselected", result.stdout), "the marker expression left nothing out"
 
 
