@@ -630,6 +630,13 @@ def _floor_or_ceil(H, k, s, p, ceil_mode):  # forgets that the last window must 
     return (-(-span // s) if ceil_mode else span // s) + 1
 
 
+def _stable_softmax_pool(X, k, T):
+    N, C, H, W = X.shape
+    cols = F.unfold(X, k, stride=k).reshape(N, C, k * k, -1) / T
+    e = torch.exp(cols - cols.amax(2, keepdim=True))
+    return (e / e.sum(2, keepdim=True) * cols * T).sum(2).reshape(N, C, H // k, W // k)
+
+
 def _trap():
     X = torch.arange(16.0).reshape(4, 4)
     X[3, 3] = -1.0
@@ -647,6 +654,10 @@ ANSWERS = [  # (check name, kind, label, check, answer, mark, substring of the r
      "✓", None),
     ("avg_pool_as_conv", RIGHT, "float64 result", exercises.check_avg_pool_as_conv,
      lambda *args: avg_pool_as_conv(*args).double(), "✓", None),
+    ("avg_pool_as_conv", RIGHT, "changes X in place", exercises.check_avg_pool_as_conv,
+     lambda *args: (avg_pool_as_conv(*args), args[0].zero_())[0], "✓", None),
+    ("avg_pool_as_conv", WRONG, "rounded to integers", exercises.check_avg_pool_as_conv,
+     lambda *args: avg_pool_as_conv(*args).round().long(), "✗", "数值不对"),
     ("avg_pool_as_conv", RIGHT, "result requires grad", exercises.check_avg_pool_as_conv,
      lambda *args: avg_pool_as_conv(*args).requires_grad_(), "✓", None),
     ("avg_pool_as_conv", WRONG, "forgot to divide", exercises.check_avg_pool_as_conv,
@@ -793,6 +804,10 @@ ANSWERS = [  # (check name, kind, label, check, answer, mark, substring of the r
                     "returns a 2-element array": "形状应和 X 一样"}),
     # exercise 5
     ("min_pool", RIGHT, "−maxpool(−X)", exercises.check_min_pool, min_pool, "✓", None),
+    ("min_pool", RIGHT, "nn.MaxPool2d", exercises.check_min_pool,
+     lambda X, k, s, p: -torch.nn.MaxPool2d(k, s, p)(-X), "✓", None),
+    ("min_pool", RIGHT, "changes X in place", exercises.check_min_pool,
+     lambda X, k, s, p: -F.max_pool2d(X.neg_(), k, s, p), "✓", None),
     ("min_pool", WRONG, "maxpool", exercises.check_min_pool, lambda X, k, s, p: F.max_pool2d(X, k, s, p), "✗",
      "这是最大池化的结果"),
     ("min_pool", WRONG, "−maxpool(X)", exercises.check_min_pool, lambda X, k, s, p: -F.max_pool2d(X, k, s, p),
@@ -808,6 +823,8 @@ ANSWERS = [  # (check name, kind, label, check, answer, mark, substring of the r
     *_tensor_hostile("min_pool", exercises.check_min_pool, min_pool, 4),
     # exercise 6a
     ("softmax_pool", RIGHT, "torch.softmax", exercises.check_softmax_pool, softmax_pool, "✓", None),
+    ("softmax_pool", RIGHT, "exp after subtracting the maximum", exercises.check_softmax_pool,
+     _stable_softmax_pool, "✓", None),
     ("softmax_pool", WRONG, "naive exp", exercises.check_softmax_pool, _naive_softmax_pool, "✗", "溢出"),
     ("softmax_pool", WRONG, "overflows to ∞, not NaN", exercises.check_softmax_pool,
      lambda X, k, T: softmax_pool(X, k, T) if T >= 0.1 else softmax_pool(X, k, T) / 0, "✗",
