@@ -1,22 +1,26 @@
 """The self-checks of the exercises (notebooks/04-exercises.ipynb), built on poolkit.checks.
 
 The book's six exercises of d2l-zh 6.5 come first, then this collection's own. Each check runs the
-learner's function on small corner cases first (negatives, padding, ties, odd sizes), then on random inputs,
+learner's function on small corner cases (negatives, padding, ties, odd sizes) and on random inputs,
 compares with PyTorch, and prints in Chinese what is wrong: the shape, the values, the padding, and the
-smallest input where the answer differs. Nothing raises: ✓ right (returns True), ✗ wrong with the reason,
-☐ not done yet (both return False). Hints name a likely mistake without printing the answer.
+smallest input where the answer differs. Nothing raises, whatever the function returns or raises: ✓ right
+(returns True), ✗ wrong with the reason, ☐ not done yet (both return False). A hint names a mistake only
+when every case's answer shows it (checks.explains); otherwise it asks where to look. No hint prints the
+answer.
 """
 
+import math
 from collections.abc import Sequence
-from functools import partial
 
 import torch
 import torch.nn.functional as F
 
-from .checks import close, compare, failed, passed, run, seeded_randn, show
+from . import checks
+from .checks import close, compare, failed, kind, passed, run, seeded_randn, show, text
 from .costs import count_comparisons
-from .params import MODES
-from .reference import fmt, output_shape, pool2d
+from .explain import template
+from .params import MODES, output_shape
+from .reference import fmt, pool2d
 
 # Functions that compute a maximum directly, or its position, or a minimum (max = −min(−x)): the ReLU
 # exercises must not call them. F.max_pool2d_with_indices and friends would pass the check without the idea.
@@ -35,8 +39,7 @@ _MAX_ADVICE = ("这道题要求只用 ReLU（F.relu / torch.relu）、卷积和�
                "不能调用直接求最大值、最小值或它们位置的函数。")
 
 # Comparisons and sign tests pick the larger value without ReLU: (a > b) * a + (a <= b) * b.
-_OPERATORS = {"__gt__": ">", "__ge__": ">=", "__lt__": "<", "__le__": "<="}
-_COMPARISONS = ([(torch.Tensor, name) for name in _OPERATORS]
+_COMPARISONS = ([(torch.Tensor, name) for name in checks.OPERATORS]
                 + [(owner, name) for owner in (torch, torch.Tensor)
                    for name in ("gt", "ge", "lt", "le", "greater", "greater_equal", "less", "less_equal",
                                 "sign", "sgn", "heaviside", "abs")]
@@ -77,6 +80,45 @@ def _arange(*shape):
     return torch.arange(float(torch.Size(shape).numel())).reshape(shape)
 
 
+def size_formula(a="h"):
+    """PyTorch's output size along one axis, as explain.TEXT writes it under the widget, for hints:
+    'h_out = ⌊(h + 2p − d·(k−1) − 1) / s⌋ + 1（d 是空洞 dilation，这里 d = 1）'."""
+    symbolic = " = ".join(template("size_axis").split(" = ")[:2])  # the formula, before the numbers
+    return symbolic.format(a=a, lo="⌊", hi="⌋") + "（d 是空洞 dilation，这里 d = 1）"
+
+
+def _fresh(case):
+    """A case's arguments, tensors copied: the learner's function may change its input in place."""
+    return tuple(a.clone() if torch.is_tensor(a) else a for a in case)
+
+
+def _describe(cases):
+    return [f"X 形状 {tuple(X.shape)}, kernel_size={k}, stride={s}, padding={p}" for X, k, s, p in cases]
+
+
+def _check_cases(what, fn, cases, right, describe, covered, refuse=(), mistakes=(), observe=None, look="",
+                 show_input=True):
+    """✓ if fn(*case) equals right(*case) for every case (describe: their descriptions). Otherwise ☐ or ✗ for
+    the first case that raised or differs, with a hint: the first of mistakes = [(mistake, message)] whose
+    mistake(*case) explains every case's answer; else what observe(got, want, *case) sees in this answer;
+    else, for an answer of the right shape, look (where to look). A message is a string or message(*case)."""
+    outcomes = [checks.attempt(fn, _fresh(case), refuse) for case in cases]
+    for case, outcome, where in zip(cases, outcomes, describe, strict=True):
+        if outcome.error is not None:
+            return checks.report(what, outcome, where)
+        got, want = outcome.value, right(*case)
+        if checks.same(got, want):
+            continue
+        named = (message for mistake, message in mistakes if checks.explains(mistake, cases, outcomes))
+        hint = next(named, None)
+        if hint is None and not checks.tensor_problem(got):
+            seen = observe(got, want, *case) if observe else ""
+            hint = seen or (look if got.shape == want.shape else "")
+        hint = hint(*case) if callable(hint) else hint or ""
+        return compare(what, got, want, where, case[0] if show_input else None, hint)
+    return _all_passed(what, len(cases), covered)
+
+
 # ----------------------------------------------------------------------------------------------------
 # Exercise 1: average pooling as a convolution
 # ----------------------------------------------------------------------------------------------------
@@ -92,42 +134,50 @@ _AVG_CASES = [  # (X, kernel_size, stride, padding)
 ]
 
 
-def _avg_hint(got, want, X, k, s, p):
+def _summed_channels(X, k, s, p):  # a convolution without groups: every output channel sums all inputs
     C = X.shape[1]
-    if got.shape != want.shape:
-        if got.dim() == 4 and got.shape[1] != C:
-            return (f"输出应有 {C} 个通道，和输入一样：池化对每个通道单独计算，不把通道相加"
-                    f"（卷积用 groups={C}，或把通道并入批量维）。")
-        if s != 1 and got.shape == F.avg_pool2d(X, k, 1, p).shape:
-            return (f"这正是步幅为 1 的形状：把 stride={s} 传给 F.conv2d"
-                    "（卷积默认步幅是 1，池化默认步幅是窗口大小）。")
-        if p != 0 and got.shape == F.avg_pool2d(X, k, s, 0).shape:
-            return f"这正是不填充的形状：把 padding={p} 传给 F.conv2d。"
+    return F.conv2d(X, torch.full((C, C, k, k), 1 / (k * k)), stride=s, padding=p)
+
+
+_AVG_MISTAKES = [
+    (lambda X, k, s, p: F.avg_pool2d(X, k, s, p) * k * k,
+     lambda X, k, s, p: f"每个数都正好是正确答案的 {k * k} 倍：忘了除以窗口大小？卷积核的每个权重该是多少？"),
+    (_summed_channels,
+     lambda X, k, s, p: ("每个输出通道都是所有输入通道之和：卷积把通道加在了一起。池化对每个通道单独计算，"
+                         f"用 groups={X.shape[1]}（权重形状 ({X.shape[1]}, 1, k, k)）。")),
+    (lambda X, k, s, p: F.avg_pool2d(X, k, s, p, count_include_pad=False),
+     "只有含填充的边界窗口不同：你除以了窗口里真实输入的个数，而 PyTorch 默认 count_include_pad=True，"
+     "填充的 0 也算进分母，总是除以 k·k。"),
+    (lambda X, k, s, p: F.avg_pool2d(X, k, 1, p),
+     lambda X, k, s, p: (f"这正是步幅为 1 的结果：把 stride={s} 传给 F.conv2d"
+                         "（卷积默认步幅是 1，池化默认步幅是窗口大小）。")),
+    (lambda X, k, s, p: F.avg_pool2d(X, k, s, 0),
+     lambda X, k, s, p: f"这正是不填充的结果：把 padding={p} 传给 F.conv2d。"),
+]
+
+
+def _avg_observe(got, want, X, k, s, p):
+    C = X.shape[1]
+    if got.shape == want.shape:
         return ""
-    if close(got, want * k * k):
-        return (f"每个数都正好是正确答案的 {k * k} 倍：卷积核的每个权重应为 1/(k·k) = 1/{k * k}，"
-                "忘了除以窗口大小。")
-    if C > 1 and all(close(got[:, i], want.sum(1)) for i in range(C)):
-        return ("每个输出通道都是所有输入通道之和：卷积把通道加在了一起。池化对每个通道单独计算，"
-                f"用 groups={C}（权重形状 ({C}, 1, k, k)）。")
-    if p > 0 and close(got, F.avg_pool2d(X, k, s, p, count_include_pad=False)):
-        return ("只有含填充的边界窗口不同：你除以了窗口里真实输入的个数，而 PyTorch 默认 "
-                "count_include_pad=True，填充的 0 也算进分母，总是除以 k·k。")
-    return ""
+    if got.dim() == 4 and got.shape[1] != C:
+        return f"输出应有 {C} 个通道，和输入一样：池化对每个通道单独计算，不把通道相加。"
+    if s != 1 and got.shape == F.avg_pool2d(X, k, 1, p).shape:
+        return f"这是步幅为 1 时的形状：stride={s} 传给 F.conv2d 了吗？"
+    if p != 0 and got.shape == F.avg_pool2d(X, k, s, 0).shape:
+        return f"这是不填充时的形状：padding={p} 传给 F.conv2d 了吗？"
+    return f"输出大小是 {size_formula()}：stride 和 padding 都传给 F.conv2d 了吗？"
 
 
 def check_avg_pool_as_conv(fn):
     """fn(X, kernel_size, stride, padding) must equal F.avg_pool2d(X, kernel_size, stride, padding)
     for X of shape (N, C, H, W), computed with a convolution (average pooling, unfold and mean are refused).
     """
-    what = "avg_pool_as_conv"
-    for X, k, s, p in _AVG_CASES:
-        describe = f"X 形状 {tuple(X.shape)}, kernel_size={k}, stride={s}, padding={p}"
-        ok, got = run(fn, what, (X.clone(), k, s, p), describe, refuse=_AVG_RULE)
-        hint = partial(_avg_hint, X=X, k=k, s=s, p=p)
-        if not ok or not compare(what, got, F.avg_pool2d(X, k, s, p), describe, X, hint):
-            return False
-    return _all_passed(what, len(_AVG_CASES), "多通道、负数、填充、奇数大小、步幅不等于窗口")
+    return _check_cases(
+        "avg_pool_as_conv", fn, _AVG_CASES, lambda X, k, s, p: F.avg_pool2d(X, k, s, p),
+        _describe(_AVG_CASES), "多通道、负数、填充、奇数大小、步幅不等于窗口", refuse=_AVG_RULE,
+        mistakes=_AVG_MISTAKES, observe=_avg_observe,
+        look="在这个输入上核对：卷积核的权重加起来是 1 吗？通道分开了吗？stride、padding 和池化的一样吗？")
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -136,18 +186,27 @@ def check_avg_pool_as_conv(fn):
 
 
 def check_not_additive(counterexample):
-    """counterexample() returns two (H, W) tensors X, Y (H, W >= 2) for which 2x2 max pooling breaks
-    additivity: maxpool(X + Y) != maxpool(X) + maxpool(Y). Every convolution without bias is additive."""
+    """counterexample() returns two (H, W) tensors X, Y (H, W >= 2) of finite numbers for which 2x2 max
+    pooling breaks additivity: maxpool(X + Y) != maxpool(X) + maxpool(Y). Every convolution without bias is
+    additive."""
     what = "反例 (counterexample)"
     ok, answer = run(counterexample, what)
     if not ok:
         return False
-    if not (isinstance(answer, tuple) and len(answer) == 2 and all(map(torch.is_tensor, answer))):
-        return failed(what, "应返回两个张量 (X, Y)，例如 return torch.tensor(...), torch.tensor(...)。")
-    X, Y = (t.float() for t in answer)
+    if (isinstance(answer, (str, bytes)) or not isinstance(answer, Sequence) or len(answer) != 2
+            or not all(map(torch.is_tensor, answer))):
+        return failed(what, "应返回两个张量 (X, Y)，例如 return torch.tensor(...), torch.tensor(...)；"
+                            f"你的函数返回了 {kind(answer)}。")
+    X, Y = answer
+    if X.is_complex() or Y.is_complex():
+        return failed(what, f"X 和 Y 应是实数张量，现在的 dtype 是 {X.dtype} 和 {Y.dtype}。")
     if X.shape != Y.shape or X.dim() != 2 or min(X.shape) < 2:
         return failed(what, f"X 和 Y 应是形状相同、至少 2×2 的二维张量；现在是 {tuple(X.shape)} 和 "
                             f"{tuple(Y.shape)}。")
+    X, Y = X.detach().double(), Y.detach().double()
+    if not (X.isfinite().all() and Y.isfinite().all() and (X + Y).isfinite().all()):
+        return failed(what, "X、Y 和 X + Y 里都应是有限的数：有 ∞ 时，∞ + (−∞) 得到 NaN，打破等式的是 NaN，"
+                            "不是最大池化。用普通的数找一个反例。")
     pool = lambda Z: F.max_pool2d(Z[None, None], 2)[0, 0]  # noqa: E731
     together, apart = pool(X + Y), pool(X) + pool(Y)
     if close(together, apart):
@@ -171,27 +230,22 @@ _PAIRS = [
 ]
 
 
-def _max_hint(got, want, a, b):
-    if close(got, torch.minimum(a, b)):
-        return "你算出的是 min(a, b)：检查 ReLU 里的减法方向。a > b 和 a < b 时，ReLU(a − b) 各是多少？"
-    if close(got, F.relu(a - b)):
-        return "你算出的是 ReLU(a − b)：和 max(a, b) 比，a > b 时差多少？a ≤ b 时呢？"
-    if close(got, F.relu(a) + F.relu(b)) or close(got, F.relu(a - b) + F.relu(b)):
-        return "b 被 ReLU 截掉了负数部分：b 本身可以是负数，不要对它取 ReLU。"
-    return ""
+_MAX_MISTAKES = [
+    (torch.minimum,
+     "你算出的是 min(a, b)：检查 ReLU 里的减法方向。a > b 和 a < b 时，ReLU(a − b) 各是多少？"),
+    (lambda a, b: F.relu(a - b), "你算出的是 ReLU(a − b)：和 max(a, b) 比，a > b 时差多少？a ≤ b 时呢？"),
+    (lambda a, b: F.relu(a) + F.relu(b), "b 被 ReLU 截掉了负数部分：b 本身可以是负数，不要对它取 ReLU。"),
+    (lambda a, b: F.relu(a - b) + F.relu(b), "b 被 ReLU 截掉了负数部分：b 本身可以是负数，不要对它取 ReLU。"),
+]
 
 
 def check_max_via_relu(fn):
     """fn(a, b) must equal torch.maximum(a, b) elementwise, using only ReLU and + - * / (max functions,
     comparisons, sign and abs are refused)."""
-    what = "max_via_relu"
-    for a, b in _PAIRS:
-        describe = f"a = {show(a)}, b = {show(b)}"
-        ok, got = run(fn, what, (a.clone(), b.clone()), describe, refuse=_MAX_RULE)
-        hint = partial(_max_hint, a=a, b=b)
-        if not ok or not compare(what, got, torch.maximum(a, b), describe, None, hint):
-            return False
-    return _all_passed(what, len(_PAIRS), "负数、相等的值、大数")
+    return _check_cases(
+        "max_via_relu", fn, _PAIRS, torch.maximum, [f"a = {show(a)}, b = {show(b)}" for a, b in _PAIRS],
+        "负数、相等的值、大数", refuse=_MAX_RULE, mistakes=_MAX_MISTAKES, show_input=False,
+        look="在这一组 a、b 上，分别看 a > b 和 a ≤ b 的位置：把数代入你的式子，得到的是较大的那个吗？")
 
 
 def _max_pool_cases(k):
@@ -204,17 +258,16 @@ def _max_pool_cases(k):
     ]
 
 
-def _max_pool_hint(got, want, X, k):
+def _max_pool_observe(got, want, X, k):
     H, W = X.shape[-2:]
     if got.shape != want.shape:
         if H % k or W % k:
             return (f"{H}×{W} 的输入用 {k}×{k}、步幅 {k} 的窗口应得到 {H // k}×{W // k}："
                     f"放不下整个窗口的最后几行/列被丢掉（向下取整），卷积的步幅也要是 {k}、不填充。")
-        return ""
-    if close(got, F.avg_pool2d(X, k)):
-        return "这是平均池化的结果，不是最大值。"
-    if bool(((got - want).abs() > 1e-5).le(want < 0).all()):
-        return ("只在最大值为负数的窗口出错：ReLU(b) ≠ b。"
+        return f"每个 {k}×{k} 窗口给出一个输出：卷积的步幅是 {k} 吗？"
+    wrong = (got.detach().to(want.dtype) - want).abs() > 1e-5
+    if bool(wrong.le(want < 0).all()):  # wrong only where the window's maximum is negative
+        return ("只在最大值为负数的窗口出错：哪一步的 ReLU 把负数变成了 0？ReLU(b) ≠ b；"
                 "要保留一个可能为负的值，用 b = ReLU(b) − ReLU(−b)。")
     return ""
 
@@ -223,15 +276,14 @@ def check_max_pool_via_relu(fn, kernel_size=2):
     """fn(X) must equal F.max_pool2d(X, kernel_size) for X of shape (N, 1, H, W),
     built from convolutions and ReLUs only."""
     k = kernel_size
-    what = f"max_pool_via_relu（{k}×{k}）"
     cases = _max_pool_cases(k)
-    for X, label in cases:
-        describe = f"X 形状 {tuple(X.shape)}（{label}）"
-        ok, got = run(fn, what, (X.clone(),), describe, refuse=_MAX_RULE)
-        hint = partial(_max_pool_hint, X=X, k=k)
-        if not ok or not compare(what, got, F.max_pool2d(X, k), describe, X, hint):
-            return False
-    return _all_passed(what, len(cases), "负数、相等的最大值、奇数大小、多个样本")
+    return _check_cases(
+        f"max_pool_via_relu（{k}×{k}）", fn, [(X,) for X, _ in cases], lambda X: F.max_pool2d(X, k),
+        [f"X 形状 {tuple(X.shape)}（{label}）" for X, label in cases],
+        "负数、相等的最大值、奇数大小、多个样本", refuse=_MAX_RULE,
+        mistakes=[(lambda X: F.avg_pool2d(X, k), "这是平均池化的结果，不是最大值。")],
+        observe=lambda got, want, X: _max_pool_observe(got, want, X, k),
+        look="挑一个不对的窗口，把它的数一层一层代入你的网络：每一层的输出是什么？")
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -252,35 +304,42 @@ def _cost_mistakes(c, h, w, k, s, p):
     """What some realistic wrong formulas give for one case, each with what it gets wrong."""
     oh, ow = output_shape((h, w), k, s, p)
     oh0, ow0 = output_shape((h, w), k, s, 0) if k <= min(h, w) else (0, 0)
+    size = size_formula()
     return [
         (c * oh * ow * k * k, "你数的是读了多少个值（每个窗口 k·k 个）：n 个值求最大只需 n − 1 次比较。"),
         (oh * ow * (k * k - 1), "少乘了通道数 c：每个通道都单独池化。"),
-        (c * h * w * (k * k - 1), "输出不是 h×w 个：输出大小是 floor((h + 2p − k)/s) + 1。"),
+        (c * h * w * (k * k - 1), f"输出不是 h×w 个：输出大小是 {size}。"),
         (c * oh0 * ow0 * (k * k - 1),
          "忘了填充：输出大小要用 h + 2p（这里的计数把填充也当作窗口里要比较的数，是简化的模型）。"),
-        (c * (h // s) * (w // s) * (k * k - 1), "输出大小不是 h/s：要用 floor((h + 2p − k)/s) + 1。"),
+        (c * (h // s) * (w // s) * (k * k - 1), f"输出大小不是 h/s：要用 {size}。"),
         (c * ((h + 2 * p - k) / s + 1) * ((w + 2 * p - k) / s + 1) * (k * k - 1),
-         "用整数除法 //：输出大小向下取整（放不下整个窗口的位置不算），就像 floor((h + 2p − k)/s) + 1。"),
+         f"用整数除法 //：输出大小向下取整（放不下整个窗口的位置不算），就是 {size} 里的 ⌊·⌋。"),
         (c * ((h + 2 * p - k + s - 1) // s + 1) * ((w + 2 * p - k + s - 1) // s + 1) * (k * k - 1),
          "输出大小向上取整了：PyTorch 默认 ceil_mode=False，放不下整个窗口的位置不算，要向下取整（//）。"),
     ]
 
 
+def _cost_describe(case):
+    return "c={}, h={}, w={}, kernel_size={}, stride={}, padding={}".format(*case)
+
+
 def check_pool_cost(fn):
     """fn(c, h, w, kernel_size, stride, padding) must return the number of comparisons max pooling
-    makes on a c x h x w input, as counted window by window (padding counted as values). A pass also shows
-    the count for the shape of LeNet's first pooling layer, as max pooling."""
+    makes on a c x h x w input, as counted window by window (padding counted as values). Any real number
+    type counts (int, float, NumPy, a one-element tensor). A pass also shows the count for the shape of
+    LeNet's first pooling layer, as max pooling."""
     what = "pool_cost"
     answers = []
     for case in _COST_CASES:
-        describe = "c={}, h={}, w={}, kernel_size={}, stride={}, padding={}".format(*case)
-        ok, got = run(fn, what, case, describe)
+        describe = _cost_describe(case)
+        ok, answer = run(fn, what, case, describe)
         if not ok:
             return False
-        if torch.is_tensor(got) and got.numel() == 1:
-            got = got.item()
-        if not isinstance(got, (int, float)) or isinstance(got, bool):
-            return failed(what, f"应返回一个数（int），但返回了 {type(got).__name__}（{describe}）。")
+        got = checks.as_number(answer)
+        if got is None:
+            return failed(what, f"应返回一个数（比较的次数），但返回了 {kind(answer)}（{describe}）。")
+        if not math.isfinite(got):
+            return failed(what, f"输入 {describe}：你的函数给出 {got}，不是一个有限的数。")
         answers.append((case, describe, got))
     wrong = [(case, describe, got) for case, describe, got in answers if got != count_comparisons(*case)]
     if not wrong:
@@ -296,7 +355,7 @@ def check_pool_cost(fn):
                         for (_, _, got), m in zip(answers, mistakes, strict=True))), "")
     if not hint and any(isinstance(got, float) for _, _, got in wrong):
         hint = ("你的公式给出的是小数 (float)：某处用了 / 吧？输出大小要用整数除法 // 向下取整"
-                "（放不下整个窗口的位置不算），就像 floor((h + 2p − k)/s) + 1。")
+                f"（放不下整个窗口的位置不算），就是 {size_formula()} 里的 ⌊·⌋。")
     if not hint:
         hint = "分别核对三个因子：每个通道有几个窗口（输出大小）、每个窗口要几次比较、有几个通道。"
     (c, h, w, k, s, p), describe, got = wrong[0]
@@ -361,10 +420,13 @@ def _grad_what(mode):
 
 def _check_one_grad(mode, mine, X):
     what, (H, W) = _grad_what(mode), X.shape
+    answer = mine
     try:
-        mine = torch.as_tensor(mine, dtype=torch.float32)
-    except (TypeError, ValueError, RuntimeError):
-        return failed(what, f"应是和 X 一样形状 ({H}, {W}) 的数字列表，但它是 {mine!r}。")
+        if isinstance(mine, (str, bytes)) or (torch.is_tensor(mine) and mine.is_complex()):
+            raise TypeError(type(mine).__name__)
+        mine = torch.as_tensor(mine.detach() if torch.is_tensor(mine) else mine, dtype=torch.float32)
+    except Exception:  # noqa: BLE001  (whatever could not become numbers: None, text, ragged lists, ...)
+        return failed(what, f"应是和 X 一样形状 ({H}, {W}) 的数字列表，但它是 {text(answer)}。")
     if mine.shape != X.shape:
         return failed(what, f"形状应和 X 一样是 ({H}, {W})，每个输入一个梯度；"
                             f"你给的形状是 {tuple(mine.shape)}。")
@@ -405,32 +467,28 @@ _MIN_CASES = [  # (X, kernel_size, stride, padding)
 ]
 
 
-def _min_hint(got, want, X, k, s, p):
-    if got.shape != want.shape:
-        return f"最小池化的输出形状和最大池化一样：floor((H + 2p − k)/s) + 1，这里 stride={s}。"
-    if close(got, F.max_pool2d(X, k, s, p)):
-        return "这是最大池化的结果。想一想：把每个数取负之后，原来最小的数变成了什么？"
-    if close(got, -F.max_pool2d(X, k, s, p)):
-        return "−maxpool(X) 只是把最大值取负，不是最小值：只对输出取负不够，输入也要变。"
-    if close(got, F.max_pool2d(-X, k, s, p)):
-        return "符号全反了：你的每个数都正好是正确答案的相反数。"
-    if p > 0 and close(got, -F.max_pool2d(-F.pad(X, (p, p, p, p)), k, s, 0)):
-        return ("只有边界窗口不同：你用 0 填充了。对最小池化，填充必须永远不会“赢”，相当于 +∞。"
-                "F.max_pool2d 自己用 −∞ 填充：能不能让它替你填？")
-    return ""
+_MIN_MISTAKES = [
+    (lambda X, k, s, p: F.max_pool2d(X, k, s, p),
+     "这是最大池化的结果。想一想：把每个数取负之后，原来最小的数变成了什么？"),
+    (lambda X, k, s, p: -F.max_pool2d(X, k, s, p),
+     "−maxpool(X) 只是把最大值取负，不是最小值：只对输出取负不够，输入也要变。"),
+    (lambda X, k, s, p: F.max_pool2d(-X, k, s, p), "符号全反了：你的每个数都正好是正确答案的相反数。"),
+    (lambda X, k, s, p: -F.max_pool2d(-F.pad(X, (p, p, p, p)), k, s, 0),
+     "只有边界窗口不同：你用 0 填充了。对最小池化，填充必须永远不会“赢”，相当于 +∞。"
+     "F.max_pool2d 自己用 −∞ 填充：能不能让它替你填？"),
+]
 
 
 def check_min_pool(fn):
     """fn(X, kernel_size, stride, padding) must give each window's minimum (padding never wins),
     for X of shape (N, C, H, W)."""
-    what = "min_pool"
-    for X, k, s, p in _MIN_CASES:
-        describe = f"X 形状 {tuple(X.shape)}, kernel_size={k}, stride={s}, padding={p}"
-        ok, got = run(fn, what, (X.clone(), k, s, p), describe, refuse=_MIN_RULE)
-        hint = partial(_min_hint, X=X, k=k, s=s, p=p)
-        if not ok or not compare(what, got, -F.max_pool2d(-X, k, s, p), describe, X, hint):
-            return False
-    return _all_passed(what, len(_MIN_CASES), "正数加填充、负数、相等的值、奇数大小、多通道")
+    return _check_cases(
+        "min_pool", fn, _MIN_CASES, lambda X, k, s, p: -F.max_pool2d(-X, k, s, p), _describe(_MIN_CASES),
+        "正数加填充、负数、相等的值、奇数大小、多通道", refuse=_MIN_RULE, mistakes=_MIN_MISTAKES,
+        observe=lambda got, want, X, k, s, p: (
+            f"最小池化的输出形状和最大池化一样：{size_formula('H')}，这里 stride={s}。"
+            if got.shape != want.shape else ""),
+        look="挑一个不对的窗口：它的最小值是多少？取负之后，它成了那个窗口里的什么？填充碰到它了吗？")
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -458,43 +516,56 @@ _SOFTMAX_CASES = [  # (X, kernel_size, temperature)
 ]
 
 
-def _softmax_hint(got, want, X, k, T):
+def _naive_softmax_pool2d(X, k, T):  # exp(x / T) without subtracting the maximum: overflows for small T
+    N, C, H, W = X.shape
+    cols = F.unfold(X, k, stride=k).reshape(N, C, k * k, -1)
+    weights = torch.exp(cols / T) / torch.exp(cols / T).sum(2, keepdim=True)
+    return (weights * cols).sum(2).reshape(N, C, H // k, W // k)
+
+
+def _across_windows(X, k, T):  # softmax over the windows instead of within each
+    N, C, H, W = X.shape
+    cols = F.unfold(X, k, stride=k).reshape(N, C, k * k, -1)
+    return (torch.softmax(cols / T, dim=3) * cols).sum(2).reshape(N, C, H // k, W // k)
+
+
+_SOFTMAX_MISTAKES = [
+    (_naive_softmax_pool2d, "结果里有 nan 或 inf：T 很小时 exp(x / T) 溢出了。先从每个窗口减去它的最大值"
+                            "（softmax 的结果不变），或者直接用 torch.softmax，它内部就这么做。"),
+    (lambda X, k, T: softmax_pool2d(X, k, 1.0),
+     lambda X, k, T: f"结果和 temperature=1 时一样：忘了把 x 除以 T（这里 T = {T}）。"),
+    (lambda X, k, T: softmax_pool2d(X, k, 1 / T),
+     lambda X, k, T: f"x 应该除以 T，而不是乘以 T（这里 T = {T}）。"),
+    (_across_windows, "softmax 做在了窗口之间：权重应在每个窗口自己的 k² 个数之间归一化"
+                      "（每个窗口的权重加起来为 1）。"),
+    (lambda X, k, T: torch.ones(X.shape[0], X.shape[1], X.shape[2] // k, X.shape[3] // k),
+     "每个输出都是 1：这是权重之和。权重还要乘以窗口里的数再相加。"),
+    (lambda X, k, T: F.max_pool2d(X, k),
+     "这是最大池化：softmax 池化用 softmax(x / T) 作权重，对窗口里的数加权平均。"),
+    (lambda X, k, T: F.avg_pool2d(X, k),
+     "这是平均池化（每个数权重 1/k²）：softmax 池化的权重是 softmax(x / T)，大的数权重大。"),
+]
+
+
+def _softmax_observe(got, want, X, k, T):
     N, C, H, W = X.shape
     if got.shape != want.shape:
         return (f"步幅等于窗口大小、不填充：{H}×{W} 的输入用 {k}×{k} 窗口应得到 {H // k}×{W // k}"
                 "（放不下整个窗口的行/列丢掉），每个通道单独池化。")
-    if not torch.isfinite(got).all():
-        return ("结果里有 nan 或 inf：T 很小时 exp(x / T) 溢出了。先从每个窗口减去它的最大值"
-                "（softmax 的结果不变），或者直接用 torch.softmax，它内部就这么做。")
-    if T != 1 and close(got, softmax_pool2d(X, k, 1.0)):
-        return f"结果和 temperature=1 时一样：忘了把 x 除以 T（这里 T = {T}）。"
-    if T != 1 and close(got, softmax_pool2d(X, k, 1 / T)):
-        return f"x 应该除以 T，而不是乘以 T（这里 T = {T}）。"
-    cols = F.unfold(X, k, stride=k).reshape(N, C, k * k, -1)
-    across = (torch.softmax(cols / T, dim=3) * cols).sum(2).reshape(want.shape)
-    if close(got, across):
-        return ("softmax 做在了窗口之间：权重应在每个窗口自己的 k² 个数之间归一化"
-                "（每个窗口的权重加起来为 1）。")
-    if close(got, torch.ones_like(want)):
-        return "每个输出都是 1：这是权重之和。权重还要乘以窗口里的数再相加。"
-    if close(got, F.max_pool2d(X, k)):
-        return "这是最大池化：softmax 池化用 softmax(x / T) 作权重，对窗口里的数加权平均。"
-    if close(got, F.avg_pool2d(X, k)):
-        return "这是平均池化（每个数权重 1/k²）：softmax 池化的权重是 softmax(x / T)，大的数权重大。"
+    if not got.isfinite().all():
+        return f"结果里有 nan 或 inf：T = {T} 时，exp(x / T) 有多大？float32 放得下吗？"
     return ""
 
 
 def check_softmax_pool(fn):
     """fn(X, kernel_size, temperature) must equal softmax_pool2d for X (N, C, H, W), including a small
     temperature where a naive exp overflows."""
-    what = "softmax_pool"
-    for X, k, T in _SOFTMAX_CASES:
-        describe = f"X 形状 {tuple(X.shape)}, kernel_size={k}, temperature={T}"
-        ok, got = run(fn, what, (X.clone(), k, T), describe)
-        hint = partial(_softmax_hint, X=X, k=k, T=T)
-        if not ok or not compare(what, got, softmax_pool2d(X, k, T), describe, X, hint):
-            return False
-    return _all_passed(what, len(_SOFTMAX_CASES), "多通道、负数、奇数大小、3×3 窗口、很小的温度")
+    return _check_cases(
+        "softmax_pool", fn, _SOFTMAX_CASES, softmax_pool2d,
+        [f"X 形状 {tuple(X.shape)}, kernel_size={k}, temperature={T}" for X, k, T in _SOFTMAX_CASES],
+        "多通道、负数、奇数大小、3×3 窗口、很小的温度", mistakes=_SOFTMAX_MISTAKES, observe=_softmax_observe,
+        look="挑一个不对的窗口一步一步核对：每个数的权重 softmax(x / T) 是多少？加起来是 1 吗？"
+             "权重乘的是窗口里的数吗？")
 
 
 _POOLS = {"max": ("max", "maximum", "max pooling", "最大", "最大池化"),
@@ -502,8 +573,10 @@ _POOLS = {"max": ("max", "maximum", "max pooling", "最大", "最大池化"),
 
 
 def _pool_name(answer):
-    text = str(answer).strip().lower().replace("_", " ")
-    return next((mode for mode, names in _POOLS.items() if text in names), None)
+    if not isinstance(answer, str):
+        return None
+    name = answer.strip().lower().replace("_", " ")
+    return next((mode for mode, names in _POOLS.items() if name in names), None)
 
 
 def check_softmax_limits(softmax_limits):
@@ -513,11 +586,11 @@ def check_softmax_limits(softmax_limits):
     ok, answer = run(softmax_limits, what)
     if not ok:
         return False
-    if not (isinstance(answer, Sequence) and not isinstance(answer, str) and len(answer) == 2):
-        return failed(what, '应返回两个答案，例如 return "max", "avg"。')
+    if not (isinstance(answer, Sequence) and not isinstance(answer, (str, bytes)) and len(answer) == 2):
+        return failed(what, f'应返回两个答案，例如 return "max", "avg"；你的函数返回了 {kind(answer)}。')
     answers = [_pool_name(a) for a in answer]
     if None in answers:
-        return failed(what, f'每个答案应是 "max" 或 "avg"，但你的是 {answer!r}。')
+        return failed(what, f'每个答案应是 "max" 或 "avg"，但你的是 {text(answer)}。')
     X = seeded_randn(2, 3, 8, 8, seed=12)
     measured = []
     for T in (1e-4, 1e6):
@@ -541,23 +614,53 @@ def check_softmax_limits(softmax_limits):
 # ----------------------------------------------------------------------------------------------------
 
 
+def _pytorch_height(H, k, s, p, ceil_mode):
+    return F.max_pool2d(torch.zeros(1, H, 1), (k, 1), (s, 1), (p, 0), ceil_mode=ceil_mode).shape[1]
+
+
+def _shape_hint(wrong, complete):
+    """The end of predict_shape's message for its wrong answers [(setting, got, expected)]; complete: every
+    setting ran."""
+    (_, _, _, _, ceil_mode), got, _ = wrong[0]
+    if not math.isfinite(got):
+        return "：这不是一个有限的数。"
+    if not float(got).is_integer():
+        return "。高度是整数：除法用的是 // 吗？"
+    if complete and all(setting[-1] and got == expected + 1 for setting, got, expected in wrong):
+        return "（ceil_mode：最后一个窗口必须从输入或左边的填充里开始，否则去掉它）。"  # the one mistake left
+    if ceil_mode:
+        return "。ceil_mode=True 时向上取整：多出来的最后一个窗口从哪里开始？"
+    return "。代入输出形状的公式核对这一组：两边的填充都算上了吗？放不下整个窗口的位置算不算？"
+
+
 def check_predict_shape(predict_shape):
     """predict_shape(H, k, s, p, ceil_mode) must be the output height PyTorch gives, for every legal setting
-    with H <= 12, k <= 5, s <= 4."""
+    with H <= 12, k <= 5, s <= 4. Any real number type counts (int, NumPy, a one-element tensor)."""
     what = "predict_shape"
     settings = [(H, k, s, p, ceil_mode) for H in range(1, 13) for k in range(1, 6) for s in range(1, 5)
                 for p in range(k // 2 + 1) for ceil_mode in (False, True) if H + 2 * p >= k]
-    for H, k, s, p, ceil_mode in settings:
-        describe = f"H={H}, k={k}, s={s}, p={p}, ceil_mode={ceil_mode}"
-        ok, got = run(predict_shape, what, (H, k, s, p, ceil_mode), describe)
-        if not ok:
-            return False
-        expected = F.max_pool2d(torch.zeros(1, H, 1), (k, 1), (s, 1), (p, 0), ceil_mode=ceil_mode).shape[1]
+    wrong, stop = [], None
+    for setting in settings:
+        describe = "H={}, k={}, s={}, p={}, ceil_mode={}".format(*setting)
+        outcome = checks.attempt(predict_shape, setting)
+        got = None if outcome.error else checks.as_number(outcome.value)
+        if got is None:
+            stop = (describe, outcome)
+            break
+        expected = _pytorch_height(*setting)
         if got != expected:
-            hint = ("（ceil_mode：最后一个窗口必须从输入或左边的填充里开始，否则去掉它）"
-                    if ceil_mode and got == expected + 1 else "")
-            return failed(what, f"{describe}：你的函数给出 {got!r}，PyTorch 给出 {expected}{hint}。")
-    return _all_passed(what, len(settings), "H ≤ 12、k ≤ 5、s ≤ 4、合法的填充、floor 和 ceil_mode")
+            wrong.append((setting, got, expected))
+    if not wrong and stop:  # it raised, or returned what is not one number, before any wrong answer
+        describe, outcome = stop
+        if outcome.error:
+            return checks.report(what, outcome, describe)
+        return failed(what, f"{describe}：应返回一个整数（输出的高度），但返回了 {kind(outcome.value)}。")
+    if not wrong:
+        return _all_passed(what, len(settings), "H ≤ 12、k ≤ 5、s ≤ 4、合法的填充、floor 和 ceil_mode")
+    hint = _shape_hint(wrong, stop is None)
+    setting, got, expected = wrong[0]
+    describe = "H={}, k={}, s={}, p={}, ceil_mode={}".format(*setting)
+    return failed(what, f"{describe}：你的函数给出 {got!r}，PyTorch 给出 {expected}{hint}")
 
 
 def check_zero_padding_trap(make_trap):
@@ -568,11 +671,14 @@ def check_zero_padding_trap(make_trap):
     if not ok:
         return False
     if not torch.is_tensor(X):
-        return failed(what, f"返回了 {type(X).__name__}，应返回 4×4 的 torch.Tensor。")
+        return failed(what, f"返回了 {kind(X)}，应返回 4×4 的 torch.Tensor。")
     if not X.is_floating_point():
         return failed(what, f"dtype 是 {X.dtype}：用浮点数（-1.0 而不是 -1，或 .float()）。")
     if X.shape != (4, 4):
         return failed(what, f"形状是 {tuple(X.shape)}，应是 4×4。")
+    X = X.detach().float()
+    if not X.isfinite().all():
+        return failed(what, "里面有 ∞ 或 NaN：测试输入要用普通的、有限的数。")
     if not (X < 0).any():
         return failed(what, "里面没有负数，至少要有一个。")
     expected = pool2d(X, 3, stride=2, padding=1)

@@ -9,11 +9,14 @@ import re
 from pathlib import Path
 
 import nbformat
+import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
 
 from poolkit import exercises
 from poolkit.datasets import SHAPE_NAMES, load_data_shapes, make_shapes
+from poolkit.explain import say
 
 # ----------------------------------------------------------------------------------------------------
 # Reference solutions (the notebook's own, in its <details> blocks, are run by test_notebook_solutions_pass)
@@ -362,11 +365,6 @@ def test_pool_cost_ceil_instead_of_floor(capsys):
     rejected(exercises.check_pool_cost, fn, capsys, "向上取整", "ceil_mode=False")
 
 
-def test_pool_cost_input_size_instead_of_output(capsys):
-    rejected(exercises.check_pool_cost, lambda c, h, w, k, s, p: c * h * w * (k * k - 1), capsys,
-             "输出不是 h×w", "floor")
-
-
 def test_count_comparisons_matches_a_hand_count():
     assert exercises.count_comparisons(1, 4, 4, 2, 2, 0) == 4 * 3  # 4 windows, 3 comparisons each
     assert exercises.count_comparisons(3, 4, 4, 3, 2, 1) == 3 * 4 * 8
@@ -520,6 +518,450 @@ def test_predict_shape_explains_ceil_mode_without_the_answer(capsys):
 
     rejected(exercises.check_predict_shape, floor_or_ceil, capsys, "ceil_mode=True", "左边的填充里开始")
     assert exercises.check_predict_shape(right)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Every check survives any answer: a table of right, wrong and hostile answers, each with its mark
+# ----------------------------------------------------------------------------------------------------
+
+RIGHT, WRONG, HOSTILE = "right", "wrong", "hostile"
+
+
+def _raise(error):
+    def fn(*args):
+        raise error
+    return fn
+
+
+def _exit(*args):
+    raise SystemExit(1)
+
+
+def _stub(*args):
+    raise NotImplementedError
+
+
+def _scaled(solution, factor):  # the right answer times factor: NaN or ∞ everywhere it is not 0
+    return lambda *args: solution(*args) * factor
+
+
+def _taking(n):
+    """A function of n arguments (x0, x1, ...) that returns None."""
+    return eval(f"lambda {', '.join(f'x{i}' for i in range(n))}: None")  # noqa: S307
+
+
+def _kinds_of_nonsense(right, arity):
+    """Hostile answers every function-taking check meets: (label, answer, expected reason)."""
+    fewer = [("one argument too few", _taking(arity - 1), "接受不了")] if arity else []
+    return fewer + [
+        ("returns None", lambda *args: None, None),
+        ("returns a string", lambda *args: "max", None),
+        ("returns a tuple", lambda *args: (1, 2), None),
+        ("returns a 2-element tensor", lambda *args: torch.tensor([1.0, 2.0]), None),
+        ("returns a 2-element array", lambda *args: np.array([1.0, 2.0]), None),
+        ("raises ValueError", _raise(ValueError("boom")), "抛出了 ValueError: boom"),
+        ("raises an error whose str fails", _raise(_Unprintable()), "抛出了 _Unprintable"),
+        ("calls sys.exit", _exit, "抛出了 SystemExit"),
+        ("one argument too many", _taking(arity + 1), "接受不了"),
+        ("a required keyword argument", lambda *args, extra: right(*args), "接受不了"),
+        ("not a function", torch.zeros(2), "应传入一个函数"),
+        ("not done", _stub, None),
+    ]
+
+
+class _Unprintable(Exception):
+    def __str__(self):
+        raise RuntimeError("no text")
+
+    def __repr__(self):
+        raise RuntimeError("no text")
+
+
+TENSOR_HOSTILE_REASONS = {"returns None": "应返回 torch.Tensor，但返回了 None",
+                          "returns a string": "应返回 torch.Tensor，但返回了 str 'max'",
+                          "returns a tuple": "应返回 torch.Tensor，但返回了 tuple (1, 2)",
+                          "returns a 2-element tensor": "形状不对",
+                          "returns a 2-element array": "应返回 torch.Tensor，但返回了 形状 (2,) 的数组"}
+NUMBER_HOSTILE_REASONS = {"returns None": "但返回了 None", "returns a string": "但返回了 str 'max'",
+                          "returns a tuple": "但返回了 tuple (1, 2)",
+                          "returns a 2-element tensor": "但返回了 形状 (2,) 的张量",
+                          "returns a 2-element array": "但返回了 形状 (2,) 的数组"}
+
+
+def _hostile_rows(name, check, right, arity, reasons, extra=()):
+    rows = []
+    for label, answer, reason in _kinds_of_nonsense(right, arity):
+        mark = "☐" if label == "not done" else "✗"
+        rows.append((name, HOSTILE, label, check, answer, mark, reason or reasons.get(label)))
+    return rows + [(name, HOSTILE, *row) for row in extra]
+
+
+def _tensor_hostile(name, check, right, arity):
+    """What a tensor-returning exercise meets beyond the common nonsense."""
+    return _hostile_rows(name, check, right, arity, TENSOR_HOSTILE_REASONS, [
+        ("NaN everywhere", check, _scaled(right, float("nan")), "✗", "数值不对"),
+        ("+∞ everywhere", check, _scaled(right, float("inf")), "✗", "数值不对"),
+        ("−∞ everywhere", check, _scaled(right, -float("inf")), "✗", "数值不对"),
+        ("complex tensor", check, lambda *args: right(*args) * (1 + 0j), "✗", "应返回实数张量"),
+        ("meta tensor", check, lambda *args: right(*args).to("meta"), "✗", "CPU 上的普通张量"),
+        ("sparse tensor", check, lambda *args: right(*args).to_sparse(), "✗", "CPU 上的普通张量"),
+        ("bool tensor", check, lambda *args: torch.zeros_like(right(*args), dtype=torch.bool), "✗",
+         "数值不对"),
+        ("a number", check, lambda *args: 3.0, "✗", "应返回 torch.Tensor，但返回了 float 3.0"),
+    ])
+
+
+def _max_pool_3(fn):
+    return exercises.check_max_pool_via_relu(fn, kernel_size=3)
+
+
+def _pool_cost_numpy(c, h, w, k, s, p):
+    return np.prod([c, (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1, k * k - 1])
+
+
+def _predict_shape(H, k, s, p, ceil_mode):
+    span = H + 2 * p - k
+    out = (-(-span // s) if ceil_mode else span // s) + 1
+    return out - 1 if ceil_mode and (out - 1) * s >= H + p else out
+
+
+def _floor_or_ceil(H, k, s, p, ceil_mode):  # forgets that the last window must start inside
+    span = H + 2 * p - k
+    return (-(-span // s) if ceil_mode else span // s) + 1
+
+
+def _stable_softmax_pool(X, k, T):
+    N, C, H, W = X.shape
+    cols = F.unfold(X, k, stride=k).reshape(N, C, k * k, -1) / T
+    e = torch.exp(cols - cols.amax(2, keepdim=True))
+    return (e / e.sum(2, keepdim=True) * cols * T).sum(2).reshape(N, C, H // k, W // k)
+
+
+def _trap():
+    X = torch.arange(16.0).reshape(4, 4)
+    X[3, 3] = -1.0
+    return X
+
+
+_X2 = torch.tensor([[1.0, 0.0], [0.0, 0.0]])
+_Y2 = torch.tensor([[0.0, 1.0], [0.0, 0.0]])
+_INF2 = torch.tensor([[float("inf"), 0.0], [0.0, 0.0]])
+_grad_hostile_reason = "数字列表"
+
+ANSWERS = [  # (check name, kind, label, check, answer, mark, substring of the reason for ✗)
+    # exercise 1
+    ("avg_pool_as_conv", RIGHT, "grouped convolution", exercises.check_avg_pool_as_conv, avg_pool_as_conv,
+     "✓", None),
+    ("avg_pool_as_conv", RIGHT, "float64 result", exercises.check_avg_pool_as_conv,
+     lambda *args: avg_pool_as_conv(*args).double(), "✓", None),
+    ("avg_pool_as_conv", RIGHT, "changes X in place", exercises.check_avg_pool_as_conv,
+     lambda *args: (avg_pool_as_conv(*args), args[0].zero_())[0], "✓", None),
+    ("avg_pool_as_conv", WRONG, "rounded to integers", exercises.check_avg_pool_as_conv,
+     lambda *args: avg_pool_as_conv(*args).round().long(), "✗", "数值不对"),
+    ("avg_pool_as_conv", RIGHT, "result requires grad", exercises.check_avg_pool_as_conv,
+     lambda *args: avg_pool_as_conv(*args).requires_grad_(), "✓", None),
+    ("avg_pool_as_conv", WRONG, "forgot to divide", exercises.check_avg_pool_as_conv,
+     lambda X, k, s, p: avg_pool_as_conv(X, k, s, p) * k * k, "✗", "忘了除以窗口大小"),
+    ("avg_pool_as_conv", WRONG, "forgot stride", exercises.check_avg_pool_as_conv,
+     lambda X, k, s, p: avg_pool_as_conv(X, k, 1, p), "✗", "卷积默认步幅是 1"),
+    ("avg_pool_as_conv", WRONG, "forgot padding", exercises.check_avg_pool_as_conv,
+     lambda X, k, s, p: avg_pool_as_conv(X, k, s, 0), "✗", "把 padding=1 传给 F.conv2d"),
+    ("avg_pool_as_conv", WRONG, "forgot stride and divided wrong", exercises.check_avg_pool_as_conv,
+     lambda X, k, s, p: avg_pool_as_conv(X, k, 1, p) * 2 if s != 1 else avg_pool_as_conv(X, k, s, p), "✗",
+     "这是步幅为 1 时的形状"),
+    ("avg_pool_as_conv", WRONG, "no groups", exercises.check_avg_pool_as_conv,
+     lambda X, k, s, p: F.conv2d(X, torch.full((X.shape[1],) * 2 + (k, k), 1 / k**2), stride=s, padding=p),
+     "✗", "groups=2"),
+    ("avg_pool_as_conv", WRONG, "avg_pool2d itself", exercises.check_avg_pool_as_conv,
+     lambda X, k, s, p: F.avg_pool2d(X, k, s, p), "✗", "用到了 torch.nn.functional.avg_pool2d"),
+    ("avg_pool_as_conv", WRONG, "F.avg_pool2d as the answer", exercises.check_avg_pool_as_conv, F.avg_pool2d,
+     "✗", "用到了 torch.nn.functional.avg_pool2d"),
+    ("avg_pool_as_conv", WRONG, "off by a little", exercises.check_avg_pool_as_conv,
+     lambda *args: avg_pool_as_conv(*args) + 0.01, "✗", "权重加起来是 1 吗"),
+    *_tensor_hostile("avg_pool_as_conv", exercises.check_avg_pool_as_conv, avg_pool_as_conv, 4),
+    # exercise 2a
+    ("not_additive", RIGHT, "two maxima in one window", exercises.check_not_additive, lambda: (_X2, _Y2),
+     "✓", None),
+    ("not_additive", RIGHT, "a list of int tensors", exercises.check_not_additive,
+     lambda: [_X2.long(), _Y2.long()], "✓", None),
+    ("not_additive", RIGHT, "3x3", exercises.check_not_additive,
+     lambda: (torch.eye(3), 1 - torch.eye(3)), "✓", None),
+    ("not_additive", WRONG, "X and X", exercises.check_not_additive, lambda: (_X2, _X2), "✗",
+     "没有打破可加性"),
+    ("not_additive", WRONG, "zeros", exercises.check_not_additive, lambda: (_X2, torch.zeros(2, 2)), "✗",
+     "没有打破可加性"),
+    ("not_additive", WRONG, "shapes differ", exercises.check_not_additive, lambda: (_X2, torch.ones(3, 3)),
+     "✗", "形状相同"),
+    ("not_additive", WRONG, "1-D", exercises.check_not_additive, lambda: (torch.ones(4), torch.ones(4)), "✗",
+     "二维张量"),
+    ("not_additive", HOSTILE, "X = [[∞, 0], [0, 0]], Y = −X", exercises.check_not_additive,
+     lambda: (_INF2, -_INF2), "✗", "有限的数"),
+    ("not_additive", HOSTILE, "NaN", exercises.check_not_additive, lambda: (_X2 * float("nan"), _Y2), "✗",
+     "有限的数"),
+    ("not_additive", HOSTILE, "float64 overflow", exercises.check_not_additive,
+     lambda: (_X2.double() * 1e308, _X2.double() * 1e308), "✗", "有限的数"),
+    ("not_additive", HOSTILE, "one tensor", exercises.check_not_additive, lambda: _X2, "✗", "两个张量"),
+    ("not_additive", HOSTILE, "lists", exercises.check_not_additive, lambda: ([[1, 0]], [[0, 1]]), "✗",
+     "两个张量"),
+    ("not_additive", HOSTILE, "a string of two", exercises.check_not_additive, lambda: "XY", "✗", "两个张量"),
+    ("not_additive", HOSTILE, "three tensors", exercises.check_not_additive, lambda: (_X2, _Y2, _X2), "✗",
+     "两个张量"),
+    ("not_additive", HOSTILE, "complex", exercises.check_not_additive, lambda: (_X2 * 1j, _Y2), "✗",
+     "实数张量"),
+    *_hostile_rows("not_additive", exercises.check_not_additive, lambda: (_X2, _Y2), 0,
+                   {label: "两个张量" for label in TENSOR_HOSTILE_REASONS}),
+    # exercise 2b
+    ("max_via_relu", RIGHT, "ReLU(a − b) + b", exercises.check_max_via_relu, max_via_relu, "✓", None),
+    ("max_via_relu", RIGHT, "(a + b + |a − b|) / 2 with ReLUs", exercises.check_max_via_relu,
+     lambda a, b: (a + b + F.relu(a - b) + F.relu(b - a)) / 2, "✓", None),
+    ("max_via_relu", WRONG, "min(a, b)", exercises.check_max_via_relu, lambda a, b: b - F.relu(b - a), "✗",
+     "你算出的是 min(a, b)"),
+    ("max_via_relu", WRONG, "ReLU(a − b)", exercises.check_max_via_relu, lambda a, b: F.relu(a - b), "✗",
+     "你算出的是 ReLU(a − b)"),
+    ("max_via_relu", WRONG, "ReLU on b", exercises.check_max_via_relu, lambda a, b: F.relu(a - b) + F.relu(b),
+     "✗", "b 被 ReLU 截掉了负数部分"),
+    ("max_via_relu", WRONG, "returns a", exercises.check_max_via_relu, lambda a, b: a, "✗",
+     "a > b 和 a ≤ b 的位置"),
+    ("max_via_relu", WRONG, "ReLU(a − b) + ReLU(b − a)", exercises.check_max_via_relu,
+     lambda a, b: F.relu(a - b) + F.relu(b - a), "✗", "a > b 和 a ≤ b 的位置"),
+    ("max_via_relu", WRONG, "torch.maximum", exercises.check_max_via_relu, torch.maximum, "✗",
+     "用到了 torch.maximum"),
+    ("max_via_relu", WRONG, "builtin max", exercises.check_max_via_relu, max, "✗", "比较运算"),
+    ("max_via_relu", WRONG, "a comparison", exercises.check_max_via_relu,
+     lambda a, b: (a > b) * a + (a <= b) * b, "✗", "比较运算 >"),
+    *_tensor_hostile("max_via_relu", exercises.check_max_via_relu, max_via_relu, 2),
+    ("max_pool_via_relu", RIGHT, "2x2 tournament", exercises.check_max_pool_via_relu, max_pool_via_relu, "✓",
+     None),
+    ("max_pool_via_relu", RIGHT, "3x3 tournament", _max_pool_3, lambda X: max_pool_via_relu(X, 3), "✓", None),
+    ("max_pool_via_relu", WRONG, "loses negatives", exercises.check_max_pool_via_relu,
+     lambda X: F.relu(max_pool_via_relu(X)), "✗", "只在最大值为负数的窗口出错"),
+    ("max_pool_via_relu", WRONG, "average", exercises.check_max_pool_via_relu, lambda X: F.avg_pool2d(X, 2),
+     "✗", "这是平均池化的结果"),
+    ("max_pool_via_relu", WRONG, "keeps odd rows", exercises.check_max_pool_via_relu,
+     lambda X: max_pool_via_relu(F.pad(X, (0, X.shape[-1] % 2, 0, X.shape[-2] % 2))), "✗", "向下取整"),
+    ("max_pool_via_relu", WRONG, "2x2 network for 3x3", _max_pool_3, max_pool_via_relu, "✗", "形状不对"),
+    ("max_pool_via_relu", WRONG, "F.max_pool2d as the answer", exercises.check_max_pool_via_relu,
+     F.max_pool2d, "✗", "max_pool2d"),
+    ("max_pool_via_relu", WRONG, "max_pool2d itself", exercises.check_max_pool_via_relu,
+     lambda X: F.max_pool2d(X, 2), "✗", "max_pool2d"),
+    *_tensor_hostile("max_pool_via_relu", exercises.check_max_pool_via_relu, max_pool_via_relu, 1),
+    # exercise 3
+    ("pool_cost", RIGHT, "int", exercises.check_pool_cost, pool_cost, "✓", None),
+    ("pool_cost", RIGHT, "np.prod (NumPy int64)", exercises.check_pool_cost, _pool_cost_numpy, "✓", None),
+    ("pool_cost", RIGHT, "a 0-d tensor", exercises.check_pool_cost,
+     lambda *args: torch.tensor(pool_cost(*args)), "✓", None),
+    ("pool_cost", RIGHT, "a float", exercises.check_pool_cost, lambda *args: float(pool_cost(*args)), "✓",
+     None),
+    ("pool_cost", RIGHT, "np.float32", exercises.check_pool_cost,
+     lambda *args: np.float32(pool_cost(*args)), "✓", None),
+    ("pool_cost", WRONG, "reads", exercises.check_pool_cost,
+     lambda c, h, w, k, s, p: pool_cost(c, h, w, k, s, p) // (k * k - 1) * k * k, "✗", "n − 1 次比较"),
+    ("pool_cost", WRONG, "no channels", exercises.check_pool_cost,
+     lambda c, h, w, k, s, p: pool_cost(1, h, w, k, s, p), "✗", "少乘了通道数 c"),
+    ("pool_cost", WRONG, "input size", exercises.check_pool_cost,
+     lambda c, h, w, k, s, p: c * h * w * (k * k - 1), "✗", "输出不是 h×w"),
+    ("pool_cost", WRONG, "unexplained", exercises.check_pool_cost, lambda c, h, w, k, s, p: c * h * w, "✗",
+     "分别核对三个因子"),
+    ("pool_cost", HOSTILE, "NaN", exercises.check_pool_cost, lambda *args: float("nan"), "✗",
+     "不是一个有限的数"),
+    ("pool_cost", HOSTILE, "∞", exercises.check_pool_cost, lambda *args: np.inf, "✗", "不是一个有限的数"),
+    ("pool_cost", HOSTILE, "True", exercises.check_pool_cost, lambda *args: True, "✗", "应返回一个数"),
+    ("pool_cost", HOSTILE, "complex", exercises.check_pool_cost, lambda *args: 1j, "✗", "应返回一个数"),
+    *_hostile_rows("pool_cost", exercises.check_pool_cost, pool_cost, 6, NUMBER_HOSTILE_REASONS),
+    # exercise 4
+    ("grad_prediction", RIGHT, "lists", exercises.check_grad_prediction, grads(), "✓", None),
+    ("grad_prediction", RIGHT, "tensors", exercises.check_grad_prediction,
+     grads(torch.tensor(GRAD_MAX), torch.tensor(GRAD_AVG)), "✓", None),
+    ("grad_prediction", RIGHT, "arrays", exercises.check_grad_prediction,
+     grads(np.array(GRAD_MAX), np.array(GRAD_AVG)), "✓", None),
+    ("grad_prediction", WRONG, "every tie", exercises.check_grad_prediction,
+     grads((X4 == 7).float() + torch.tensor(GRAD_MAX) * (X4 != 7)), "✗", "3 个相等的最大值 7"),
+    ("grad_prediction", WRONG, "avg for max", exercises.check_grad_prediction, grads(GRAD_AVG), "✗",
+     "平均池化的梯度"),
+    ("grad_prediction", WRONG, "ones for avg", exercises.check_grad_prediction,
+     grads(avg_answer=torch.ones(4, 4)), "✗", "除以窗口大小"),
+    ("grad_prediction", WRONG, "wrong shape", exercises.check_grad_prediction, grads([1, 0]), "✗",
+     "形状应和 X 一样"),
+    ("grad_prediction", HOSTILE, "NaN", exercises.check_grad_prediction, grads(torch.full((4, 4), np.nan)),
+     "✗", "个不对"),
+    ("grad_prediction", HOSTILE, "∞", exercises.check_grad_prediction, grads(avg_answer=[[np.inf] * 4] * 4),
+     "✗", "个不对"),
+    ("grad_prediction", HOSTILE, "text", exercises.check_grad_prediction, grads(avg_answer="1/4"), "✗",
+     _grad_hostile_reason),
+    ("grad_prediction", HOSTILE, "ragged", exercises.check_grad_prediction,
+     grads(avg_answer=[[0.25] * 4, [0.25] * 3]), "✗", _grad_hostile_reason),
+    ("grad_prediction", HOSTILE, "None", exercises.check_grad_prediction, grads(None), "✗",
+     _grad_hostile_reason),
+    ("grad_prediction", HOSTILE, "a dict", exercises.check_grad_prediction, grads({}), "✗",
+     _grad_hostile_reason),
+    ("grad_prediction", HOSTILE, "complex", exercises.check_grad_prediction,
+     grads(torch.tensor(GRAD_MAX) * 1j), "✗", _grad_hostile_reason),
+    ("grad_prediction", HOSTILE, "strings", exercises.check_grad_prediction, grads([["0"] * 4] * 4), "✗",
+     _grad_hostile_reason),
+    *_hostile_rows("grad_prediction", exercises.check_grad_prediction, grads(), 1,
+                   {"returns None": _grad_hostile_reason, "returns a string": _grad_hostile_reason,
+                    "returns a tuple": "形状应和 X 一样", "returns a 2-element tensor": "形状应和 X 一样",
+                    "returns a 2-element array": "形状应和 X 一样"}),
+    # exercise 5
+    ("min_pool", RIGHT, "−maxpool(−X)", exercises.check_min_pool, min_pool, "✓", None),
+    ("min_pool", RIGHT, "nn.MaxPool2d", exercises.check_min_pool,
+     lambda X, k, s, p: -torch.nn.MaxPool2d(k, s, p)(-X), "✓", None),
+    ("min_pool", RIGHT, "changes X in place", exercises.check_min_pool,
+     lambda X, k, s, p: -F.max_pool2d(X.neg_(), k, s, p), "✓", None),
+    ("min_pool", WRONG, "maxpool", exercises.check_min_pool, lambda X, k, s, p: F.max_pool2d(X, k, s, p), "✗",
+     "这是最大池化的结果"),
+    ("min_pool", WRONG, "−maxpool(X)", exercises.check_min_pool, lambda X, k, s, p: -F.max_pool2d(X, k, s, p),
+     "✗", "输入也要变"),
+    ("min_pool", WRONG, "maxpool(−X)", exercises.check_min_pool, lambda X, k, s, p: F.max_pool2d(-X, k, s, p),
+     "✗", "相反数"),
+    ("min_pool", WRONG, "zero padding", exercises.check_min_pool,
+     lambda X, k, s, p: -F.max_pool2d(-F.pad(X, (p, p, p, p)), k, s), "✗", "用 0 填充"),
+    ("min_pool", WRONG, "wrong stride", exercises.check_min_pool, lambda X, k, s, p: min_pool(X, k, k, p),
+     "✗", "最小池化的输出形状和最大池化一样"),
+    ("min_pool", WRONG, "torch.amin", exercises.check_min_pool,
+     lambda X, k, s, p: torch.amin(X, dim=(2, 3), keepdim=True), "✗", "torch.amin"),
+    *_tensor_hostile("min_pool", exercises.check_min_pool, min_pool, 4),
+    # exercise 6a
+    ("softmax_pool", RIGHT, "torch.softmax", exercises.check_softmax_pool, softmax_pool, "✓", None),
+    ("softmax_pool", RIGHT, "exp after subtracting the maximum", exercises.check_softmax_pool,
+     _stable_softmax_pool, "✓", None),
+    ("softmax_pool", WRONG, "naive exp", exercises.check_softmax_pool, _naive_softmax_pool, "✗", "溢出"),
+    ("softmax_pool", WRONG, "overflows to ∞, not NaN", exercises.check_softmax_pool,
+     lambda X, k, T: softmax_pool(X, k, T) if T >= 0.1 else softmax_pool(X, k, T) / 0, "✗",
+     "exp(x / T) 有多大"),
+    ("softmax_pool", WRONG, "T = 1", exercises.check_softmax_pool, lambda X, k, T: softmax_pool(X, k, 1.0),
+     "✗", "忘了把 x 除以 T"),
+    ("softmax_pool", WRONG, "x · T", exercises.check_softmax_pool, lambda X, k, T: softmax_pool(X, k, 1 / T),
+     "✗", "而不是乘以 T"),
+    ("softmax_pool", WRONG, "average", exercises.check_softmax_pool, lambda X, k, T: F.avg_pool2d(X, k), "✗",
+     "这是平均池化"),
+    ("softmax_pool", WRONG, "average, T = 1 case right", exercises.check_softmax_pool,
+     lambda X, k, T: softmax_pool(X, k, T) if T == 1.0 else F.avg_pool2d(X, k), "✗", "softmax(x / T) 是多少"),
+    *_tensor_hostile("softmax_pool", exercises.check_softmax_pool, softmax_pool, 3),
+    # exercise 6b
+    ("softmax_limits", RIGHT, "max, avg", exercises.check_softmax_limits, lambda: ("max", "avg"), "✓", None),
+    ("softmax_limits", RIGHT, "a list in words", exercises.check_softmax_limits,
+     lambda: ["Max pooling", "平均"], "✓", None),
+    ("softmax_limits", WRONG, "reversed", exercises.check_softmax_limits, lambda: ("avg", "max"), "✗",
+     "正好反了"),
+    ("softmax_limits", WRONG, "max, max", exercises.check_softmax_limits, lambda: ("max", "max"), "✗",
+     "T 很大的那个不对"),
+    ("softmax_limits", WRONG, "avg, avg", exercises.check_softmax_limits, lambda: ("avg", "avg"), "✗",
+     "T 很小的那个不对"),
+    ("softmax_limits", WRONG, "min", exercises.check_softmax_limits, lambda: ("min", "avg"), "✗", "'min'"),
+    ("softmax_limits", HOSTILE, "one answer", exercises.check_softmax_limits, lambda: "max", "✗", "两个答案"),
+    ("softmax_limits", HOSTILE, "max, None", exercises.check_softmax_limits, lambda: ("max", None), "✗",
+     "每个答案应是"),
+    ("softmax_limits", HOSTILE, "numbers", exercises.check_softmax_limits, lambda: (0, float("inf")), "✗",
+     "每个答案应是"),
+    ("softmax_limits", HOSTILE, "an array of two strings", exercises.check_softmax_limits,
+     lambda: np.array(["max", "avg"]), "✗", "两个答案"),
+    ("softmax_limits", HOSTILE, "unprintable answers", exercises.check_softmax_limits,
+     lambda: (_Unprintable(), _Unprintable()), "✗", "每个答案应是"),
+    *_hostile_rows("softmax_limits", exercises.check_softmax_limits, lambda: ("max", "avg"), 0,
+                   {"returns None": "两个答案", "returns a string": "两个答案",
+                    "returns a tuple": "每个答案应是", "returns a 2-element tensor": "两个答案",
+                    "returns a 2-element array": "两个答案"}),
+    # exercise 7
+    ("predict_shape", RIGHT, "integers", exercises.check_predict_shape, _predict_shape, "✓", None),
+    ("predict_shape", RIGHT, "NumPy int64", exercises.check_predict_shape,
+     lambda *args: np.int64(_predict_shape(*args)), "✓", None),
+    ("predict_shape", RIGHT, "a 0-d tensor", exercises.check_predict_shape,
+     lambda *args: torch.tensor(_predict_shape(*args)), "✓", None),
+    ("predict_shape", RIGHT, "PyTorch itself", exercises.check_predict_shape,
+     lambda H, k, s, p, c: F.max_pool2d(torch.zeros(1, H, 1), (k, 1), (s, 1), (p, 0), ceil_mode=c).shape[1],
+     "✓", None),
+    ("predict_shape", WRONG, "ceil without the rule", exercises.check_predict_shape, _floor_or_ceil, "✗",
+     "左边的填充里开始"),
+    ("predict_shape", WRONG, "no padding", exercises.check_predict_shape,
+     lambda H, k, s, p, c: _predict_shape(H, k, s, 0, c), "✗", "两边的填充都算上了吗"),
+    ("predict_shape", WRONG, "true division", exercises.check_predict_shape,
+     lambda H, k, s, p, c: (H + 2 * p - k) / s + 1, "✗", "高度是整数"),
+    ("predict_shape", WRONG, "ceil wrong, floor off by one too", exercises.check_predict_shape,
+     lambda *args: _floor_or_ceil(*args) + (not args[-1] and args[0] == 12), "✗",
+     "多出来的最后一个窗口从哪里开始"),
+    ("predict_shape", HOSTILE, "NaN", exercises.check_predict_shape, lambda *args: float("nan"), "✗",
+     "不是一个有限的数"),
+    ("predict_shape", HOSTILE, "−∞", exercises.check_predict_shape, lambda *args: -np.inf, "✗",
+     "不是一个有限的数"),
+    ("predict_shape", HOSTILE, "wrong after some settings, then raises", exercises.check_predict_shape,
+     lambda H, k, s, p, c: 0 if H == 1 else 1 / 0, "✗", "PyTorch 给出 1"),
+    ("predict_shape", HOSTILE, "right, then raises", exercises.check_predict_shape,
+     lambda H, k, s, p, c: _predict_shape(H, k, s, p, c) if H < 12 else 1 / 0, "✗",
+     "在输入 H=12, k=1, s=1, p=0, ceil_mode=False 上抛出了 ZeroDivisionError"),
+    *_hostile_rows("predict_shape", exercises.check_predict_shape, _predict_shape, 5,
+                   {label: "应返回一个整数（输出的高度），" + reason
+                    for label, reason in NUMBER_HOSTILE_REASONS.items()}),
+    # exercise 8
+    ("zero_padding_trap", RIGHT, "a trap", exercises.check_zero_padding_trap, _trap, "✓", None),
+    ("zero_padding_trap", RIGHT, "float64, requires grad", exercises.check_zero_padding_trap,
+     lambda: _trap().double().requires_grad_(), "✓", None),
+    ("zero_padding_trap", WRONG, "exposes the bug", exercises.check_zero_padding_trap,
+     lambda: -torch.arange(16.0).reshape(4, 4) - 1, "✗", "全是负数"),
+    ("zero_padding_trap", WRONG, "no negative", exercises.check_zero_padding_trap,
+     lambda: torch.arange(16.0).reshape(4, 4), "✗", "没有负数"),
+    ("zero_padding_trap", WRONG, "integers", exercises.check_zero_padding_trap,
+     lambda: torch.arange(16).reshape(4, 4) - 1, "✗", "浮点数"),
+    ("zero_padding_trap", WRONG, "3x3", exercises.check_zero_padding_trap, lambda: -torch.ones(3, 3), "✗",
+     "应是 4×4"),
+    ("zero_padding_trap", HOSTILE, "NaN", exercises.check_zero_padding_trap,
+     lambda: _trap() * torch.tensor(float("nan")), "✗", "∞ 或 NaN"),
+    ("zero_padding_trap", HOSTILE, "−∞", exercises.check_zero_padding_trap,
+     lambda: -torch.full((4, 4), float("inf")), "✗", "∞ 或 NaN"),
+    ("zero_padding_trap", HOSTILE, "complex", exercises.check_zero_padding_trap, lambda: _trap() * 1j, "✗",
+     "浮点数"),
+    ("zero_padding_trap", HOSTILE, "a list", exercises.check_zero_padding_trap, lambda: _trap().tolist(), "✗",
+     "应返回 4×4 的 torch.Tensor"),
+    *_hostile_rows("zero_padding_trap", exercises.check_zero_padding_trap, _trap, 0,
+                   {"returns None": "返回了 None", "returns a string": "返回了 str",
+                    "returns a tuple": "返回了 tuple", "returns a 2-element tensor": "应是 4×4",
+                    "returns a 2-element array": "返回了 形状 (2,) 的数组"}),
+]
+
+
+def mark_of(out, result):
+    """The one mark a check printed: ✗ if any line is ✗, else ☐ if any is ☐, else ✓."""
+    marks = {line[0] for line in out.splitlines() if line[:1] in "✓✗☐"}
+    return "✗" if "✗" in marks else "☐" if "☐" in marks else "✓" if marks and result else "?"
+
+
+@pytest.mark.parametrize("name, kind, label, check, answer, mark, reason",
+                         ANSWERS, ids=[f"{row[0]}-{row[1]}-{row[2]}" for row in ANSWERS])
+def test_every_answer_gets_a_mark_never_a_traceback(capsys, name, kind, label, check, answer, mark, reason):
+    result = check(answer)  # raising here is the failure this table guards against
+    out = capsys.readouterr().out
+    assert isinstance(result, bool) and (result is True) == (mark == "✓"), out
+    assert mark_of(out, result) == mark, out
+    assert "Traceback" not in out
+    if mark == "✗":
+        assert reason and reason in out, f"{reason!r} not in:\n{out}"
+
+
+def test_the_table_holds_right_wrong_and_hostile_answers_for_every_check():
+    checks_of = {row[3] for row in ANSWERS}
+    every = {getattr(exercises, name) for name in dir(exercises) if name.startswith("check_")}
+    assert every <= checks_of, every - checks_of
+    for name in {row[0] for row in ANSWERS}:
+        kinds = {row[1] for row in ANSWERS if row[0] == name}
+        assert kinds == {RIGHT, WRONG, HOSTILE}, (name, kinds)
+
+
+def test_a_hint_names_a_mistake_only_when_every_case_shows_it(capsys):
+    """Returning a equals min(a, b) on the pair (1, 3), and |a − b| equals ReLU(a − b) on (3, 1): one input
+    does not tell those mistakes apart, so the hint asks where to look instead of naming one."""
+    for fn in (lambda a, b: a, lambda a, b: F.relu(a - b) + F.relu(b - a)):
+        out = rejected(exercises.check_max_via_relu, fn, capsys, "a > b 和 a ≤ b 的位置")
+        assert "你算出的是" not in out and "截掉" not in out
+
+
+def test_learner_text_takes_the_size_formula_from_explain(capsys):
+    formula = exercises.size_formula().split("（")[0]
+    worked = say("size_axis", a="h", lo="⌊", hi="⌋", n=4, p=0, d=1, k=2, s=2, raw=2)
+    assert formula.startswith("h_out = ⌊(h + 2p") and worked.startswith(formula + " = ")
+    source = Path(exercises.__file__).read_text()
+    assert "floor((" not in source and "2p − k)/s" not in source  # not typed anywhere in the checks
+    rejected(exercises.check_pool_cost, lambda c, h, w, k, s, p: c * h * w * (k * k - 1), capsys,
+             "输出不是 h×w", exercises.size_formula())
 
 
 # ----------------------------------------------------------------------------------------------------
