@@ -54,10 +54,10 @@ TEXT = {  # key: (Chinese, English); {names} are filled in by say()
     "shade_grad": ("梯度", "gradient: deeper orange = more gradient ({range})"),
     "shade_each": ("", "each channel from its own min to its max"),
     "size_title": ("输出形状", "Output size"),
-    # PyTorch's output size along axis {a} (H or W): {lo}, {hi} are ⌊ ⌋ (⌈ ⌉ with ceil_mode), or "floor(", ")"
-    "size_formula": ("", "{lo}({a} + 2p − d·(k−1) − 1) / s{hi} + 1"),
-    "size_formula_no_dilation": ("", "{lo}({a} + 2p − k) / s{hi} + 1"),  # the same with d = 1
-    "size_axis": ("", "{a}_out = {formula} = {lo}({n} + 2·{p} − {d}·({k}−1) − 1) / {s}{hi} + 1 = {raw}"),
+    # PyTorch's output size along axis {a}, the formula then its numbers: the one place it is written
+    # ({lo}{hi}: ⌊⌋, or ⌈⌉ with ceil_mode); poolkit.exercises quotes the formula from here
+    "size_axis": ("", "{a}_out = {lo}({a} + 2p − d·(k−1) − 1) / s{hi} + 1 = "
+                      "{lo}({n} + 2·{p} − {d}·({k}−1) − 1) / {s}{hi} + 1 = {raw}"),
     "size_drop": ("", " → {out}: ceil_mode drops the last window: it would start at {start} ≥ {a} ({n}), "
                       "in the right padding (a window must start inside the input or the left padding)"),
     "each_channel": ("每个通道单独池化", "Each of the {C} channels is pooled on its own: {C} channels in, "
@@ -351,8 +351,7 @@ def size_lines(sc):
     lines = []
     for a, ax in zip("HW", axis_sizes(sc.table.input_hw, sc.params), strict=True):
         lo, hi = ("⌈", "⌉") if ax.ceil_mode else ("⌊", "⌋")
-        line = say("size_axis", a=a, lo=lo, hi=hi, formula=say("size_formula", a=a, lo=lo, hi=hi), n=ax.size,
-                   p=ax.p, d=ax.d, k=ax.k, s=ax.s, raw=ax.raw)
+        line = say("size_axis", a=a, lo=lo, hi=hi, n=ax.size, p=ax.p, d=ax.d, k=ax.k, s=ax.s, raw=ax.raw)
         if ax.raw != ax.out:
             line += say("size_drop", out=ax.out, start=(ax.raw - 1) * ax.s - ax.p, a=a, n=ax.size)
         lines.append(line)

@@ -103,19 +103,18 @@ def _max(plane, window, params, dtype):
     return best, index
 
 
-# NumPy scalars round every addition to their precision, as the tensors do; Python floats are always float64.
-_NUMBER = {torch.float32: np.float32, torch.float64: np.float64}
+# A NumPy scalar rounds every addition to its precision, as a tensor does; a Python float is always float64.
+_ZERO = {torch.float32: np.float32(0), torch.float64: np.float64(0)}
 
 
 @implements("avg", "reduce")
 def _avg(plane, window, params, dtype):
     """Add the input cells one by one in row-major order, in PyTorch's precision, then divide. Padding adds
     nothing: it only counts in the divisor. Returns (mean, None)."""
-    number = _NUMBER[accumulation_dtype(dtype)]
-    total = number(0)
+    total = _ZERO[accumulation_dtype(dtype)]
     for r in window.rows:
         for c in window.cols:
-            total = total + number(plane[r][c])
+            total = total + plane[r][c]  # (a NumPy scalar plus a Python number stays a NumPy scalar)
     return float(mean(total, divisor(window, params))), None
 
 
