@@ -18,14 +18,14 @@ from .checks import check_close
 from .params import PoolingError, output_shape
 from .reference import pool2d
 from .trace import Cell, Step, trace
-from .vectorized import pool2d_vectorized
 
-__all__ = ["Cell", "PoolingError", "SlidingWindow", "Step", "check_close", "output_shape", "pool2d",
-           "pool2d_vectorized", "trace"]
+# Heavier parts load on first use, so `import poolkit` stays fast and needs no browser bits.
+_LAZY = {"pool2d_vectorized": "vectorized", "SlidingWindow": "widget"}
+
+__all__ = ["Cell", "PoolingError", "Step", "check_close", "output_shape", "pool2d", "trace", *_LAZY]
 
 
 def __getattr__(name):
-    # The widget loads on first use: anywidget and matplotlib are heavy, and `import poolkit` needs neither.
-    if name == "SlidingWindow":
-        return importlib.import_module(".widget", __name__).SlidingWindow
+    if name in _LAZY:
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module 'poolkit' has no attribute {name!r}")
