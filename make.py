@@ -5,7 +5,7 @@
     python3 make.py clean   # strip outputs, execution counts and widget state from notebooks/
     python3 make.py site    # build the static site in site/ (every notebook executed, no CDN needed)
 
-Any Python from 3.11 to 3.14 (the newest one torch 2.14.1 ships wheels for). On Windows: `py make.py lab`.
+Any Python from 3.11 to 3.14 (the newest one the pinned torch ships wheels for). On Windows: `py make.py lab`.
 If `python3` is older, name a supported one: `python3.13 make.py lab` (Windows: `py -3.13 make.py lab`).
 
 Options of make.py itself (anywhere on the line; everything else goes to the tool, e.g.
@@ -30,7 +30,7 @@ import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
-# Oldest and newest supported Python. 3.14 is the newest CPython torch==2.14.1 has wheels for on PyPI
+# Oldest and newest supported Python. 3.14 is the newest CPython the pinned torch has wheels for on PyPI
 # (Linux, macOS and Windows; checked with `pip download --no-deps --only-binary=:all: --python-version`),
 # and every pin in requirements.txt has wheels for all of 3.11-3.14. Keep in step with pyproject.toml.
 SUPPORTED = ((3, 11), (3, 14))
@@ -62,8 +62,8 @@ def check_python():
         low, high = version_text(oldest), version_text(newest)
         sys.exit(
             f"make.py needs Python {low} to {high}, but this is Python {sys.version.split()[0]}.\n"
-            f"{high} is the newest Python that torch 2.14.1 ships wheels for; {low} is the oldest one "
-            "this collection is tested on.\n"
+            f"{high} is the newest Python that torch {pins()['torch']} ships wheels for; {low} is the oldest "
+            "one this collection is tested on.\n"
             f"Fix: run make.py with a Python from {low} to {high}, e.g. `python{high} make.py lab` "
             f"(Windows: `py -{high} make.py lab`); get one from python.org, pyenv or "
             f"`uv python install {high}`.")

@@ -1,21 +1,23 @@
 """poolkit: a readable reference for 2D pooling that matches PyTorch exactly, and tools to see it.
 
-    pool2d, output_shape, trace   the reference (poolkit.reference; parameters in poolkit.params)
-    PoolingError                  every refusal, with .parameter, .value, .rule and .fix
+    pool2d                        the reference loop (poolkit.reference)
+    output_shape, PoolingError    PyTorch's output size; every refusal, with .parameter, .value, .rule, .fix
+    trace, Cell, Step             how each output cell is computed (poolkit.trace)
     check_close                   the one-line check every notebook prints (poolkit.checks)
     pool2d_vectorized             the same results without a Python loop (poolkit.vectorized)
     SlidingWindow                 the animated sliding-window widget (poolkit.widget)
 
-Where things live: params.py (parameters, the table of modes, output size), reference.py (the loop and
-the trace), explain.py (a trace as a scene, and every sentence a learner reads), draw.py (matplotlib)
-and widget.py + widget.js + widget.css (the browser) render the scene.
+The layers, each importing only those before it: params (parameters, modes, output size, arithmetic
+rules) -> reference and vectorized -> trace -> explain (a trace as a scene, every sentence a learner
+reads) -> draw (matplotlib) -> widget (+ widget.js, widget.css).
 """
 
 import importlib
 
 from .checks import check_close
-from .params import PoolingError
-from .reference import Cell, Step, output_shape, pool2d, trace
+from .params import PoolingError, output_shape
+from .reference import pool2d
+from .trace import Cell, Step, trace
 
 # Heavier parts load on first use, so `import poolkit` stays fast and needs no browser bits.
 _LAZY = {"pool2d_vectorized": "vectorized", "SlidingWindow": "widget"}

@@ -1,6 +1,6 @@
 """Why frameworks don't loop in Python: time the lecture-style loop, the vectorised version and torch.
 
-    python -m poolkit.bench              # the full table (under a minute on 2 CPU cores)
+    python -m poolkit.bench              # the full table
     python -m poolkit.bench --threads 1  # torch's thread count (default 2, printed with the table)
     python -m poolkit.bench --quick      # tiny sizes only, a few seconds (also when POOLKIT_QUICK=1)
     python -m poolkit.bench --target-only  # only the (32, 64, 56, 56) rows the target is about

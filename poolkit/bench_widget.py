@@ -24,6 +24,9 @@ from pathlib import Path
 
 import torch
 
+from .draw import draw_frame, frames
+from .widget import SlidingWindow, build_state, pack_state
+
 SIZES = (8, 16, 32)  # browser playback
 # (label, (C, H, W), pool parameters, target ms)
 CASES = [
@@ -49,10 +52,9 @@ def _median_ms(fn, repeat):
 
 def kernel_side(repeat=15):
     """Per case: median ms to build the state, to pack and send it, and both together; the bytes sent."""
+    # (loaded here: the kernel's message packing is only needed for this figure)
     from ipywidgets.widgets.widget import _remove_buffers
     from jupyter_client.session import json_packer
-
-    from .widget import build_state, pack_state
 
     def send(state):
         """The update message as the kernel sends it: JSON plus the packed state as one binary buffer."""
@@ -72,8 +74,6 @@ def kernel_side(repeat=15):
 
 def too_large_ms(repeat=5):
     """Median ms from a too-large input to the widget's message (no trace is computed)."""
-    from .widget import SlidingWindow
-
     X = torch.rand(TOO_LARGE)
     w = SlidingWindow()
     ms = _median_ms(lambda: setattr(w, "X", X), repeat)
@@ -84,12 +84,10 @@ def baseline(n_frames=8):
     """Median kernel ms per frame of interact + inline matplotlib redraw (PNG), per input size."""
     import matplotlib
 
-    matplotlib.use("Agg")
+    matplotlib.use("Agg")  # before pyplot is imported: this baseline draws with pyplot, off screen
     import matplotlib.pyplot as plt
     from IPython.core.pylabtools import print_figure
     from ipywidgets import fixed, interactive
-
-    from .draw import draw_frame, frames
 
     rows = []
     for n in SIZES:
@@ -130,7 +128,7 @@ FPS_JS = """async ([root, ms]) => {
 
 def browser_fps(seconds=3.0):
     """Frames per second at the fastest speed (loop on) and kernel messages sent meanwhile, per size."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import sync_playwright  # a test tool (requirements-test.txt), not a requirement
 
     lab = _harness()
     cells = ["import torch, poolkit"] + [

@@ -25,6 +25,8 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
+from .trace import fmt
+
 RTOL, ATOL = 1e-5, 1e-5  # float32 results computed in a different order (a sum, a mean) differ by ~1e-7
 
 
@@ -58,11 +60,11 @@ def seeded_randn(*shape, seed):
     return torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
 
 
-def _number(value):
-    """A number as a learner reads it: 4.0 -> 4.0, 1/3 -> 0.3333, inf -> ∞."""
+def _values(value):
+    """Nested lists of numbers as text, each number written by trace.fmt: [[4.0, inf]] -> '[[4, ∞]]'."""
     if isinstance(value, list):
-        return [_number(v) for v in value]
-    return float(f"{value:.4g}") if isinstance(value, float) else value
+        return "[" + ", ".join(_values(v) for v in value) + "]"
+    return fmt(value) if isinstance(value, float) else str(value)
 
 
 def show(t):
@@ -73,7 +75,7 @@ def show(t):
         return f"空张量 (empty tensor)，形状 {tuple(t.shape)}"
     if t.numel() <= 36:
         values = (t.squeeze() if t.dim() > 2 else t).tolist()
-        return str(_number(values)).replace("inf", "∞")
+        return _values(values)
     return f"<形状 {tuple(t.shape)} 的张量>"
 
 

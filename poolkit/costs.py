@@ -1,4 +1,4 @@
-"""What a layer costs: parameters, multiply-adds and comparisons, by formula and by counting.
+"""What a layer costs, counted: parameters, multiply-adds, and max pooling's comparisons window by window.
 
 The lesson's Q&A (why pooling is used less) and the cost exercise use these numbers."""
 
@@ -6,18 +6,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from .reference import output_shape, trace
-
-
-def conv_params(c_in, c_out, kernel_size):
-    """Parameters of a k x k convolution: c_out kernels of c_in x k x k weights, plus one bias each."""
-    return (c_in * kernel_size * kernel_size + 1) * c_out
-
-
-def conv_macs(c_in, c_out, kernel_size, input_hw, stride=1, padding=0):
-    """Multiply-adds of a k x k convolution: output elements x (c_in k^2) each."""
-    h_out, w_out = output_shape(input_hw, kernel_size, stride, padding)
-    return c_out * h_out * w_out * c_in * kernel_size * kernel_size
+from .trace import trace
 
 
 def count_comparisons(c, h, w, kernel_size, stride=None, padding=0):

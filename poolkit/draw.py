@@ -27,7 +27,7 @@ from matplotlib.patches import Rectangle
 from . import explain
 from .explain import minus, say
 from .params import PoolingValueError
-from .reference import fmt, steps_of
+from .trace import fmt, steps_of
 
 # Okabe-Ito colours (safe for the common colour-vision deficiencies), plus greys. widget.css holds the
 # same colours as CSS variables.
@@ -283,17 +283,14 @@ def _pen(ax, fr, lay):
     return Pen(ax, pt, max(pt / 30, 0.5), *_number_sizes(fr, pt), defaultdict(list))
 
 
-DRAWN = {"input": "input", "unread": "unread", "padding": "padding", "overhang": "overhang"}
-
-
 def _draw_input(pen, fr, plane, at, left, top, label):
     """Input area: input cells (grey if never read), the padding ring, the ceil_mode overhang."""
     H, W = fr.input_hw
-    pad = explain.pad_text(fr.scene)
+    pad = explain.pad_text(fr.params)
     pen.text(left, top - 0.72, label, "label", weight="bold")
     for (r, c), kind in fr.scene.kinds.items():
         x, y = at(r, c)
-        pen.cell(x, y, DRAWN[kind])
+        pen.cell(x, y, kind)  # each kind of cell is a style of STYLES
         if kind in ("input", "unread"):
             pen.number(x, y, minus(fmt(plane[r][c])), pen.in_size, color=MUTED if kind == "unread" else INK)
         elif kind == "padding":
@@ -412,10 +409,8 @@ def png_bytes(fig, dpi=DPI):
 
 
 def frame_png(X, t=0, dpi=DPI, max_width=2000, **pool_params):
-    """PNG bytes of frame t of pooling X ((H, W) or (C, H, W)) with pool2d's parameters.
-
-    Invalid parameters raise poolkit's ValueError/TypeError (the same messages as pool2d).
-    Wide frames (large or many channels) get a lower dpi so the PNG is at most max_width pixels wide."""
+    """PNG bytes of frame t of pooling X ((H, W) or (C, H, W)) with pool2d's parameters; a wide frame gets
+    a lower dpi, so the PNG is at most max_width pixels wide."""
     fr = frames(X, **pool_params)
     fig = frame_figure(fr, t)
     return png_bytes(fig, min(dpi, max_width / fig.get_figwidth()))

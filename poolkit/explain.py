@@ -1,6 +1,6 @@
 """From a trace to a scene: what every drawn cell is, and every sentence a learner reads about it.
 
-`scene(X, **pool_params)` traces every channel once (poolkit.reference.tabulate) and works out the drawing:
+`scene(X, **pool_params)` traces every channel once (poolkit.trace.tabulate) and works out the drawing:
 the area to draw (input, padding ring, ceil_mode overhang), the kind of each cell, which outputs read each
 input, and the notes. poolkit.draw (matplotlib) and poolkit.widget (the browser) both render a Scene;
 neither recomputes geometry or writes its own sentences.
@@ -16,8 +16,16 @@ from typing import NamedTuple
 
 import torch
 
-from .params import PoolingTypeError, PoolingValueError, check_input, make_params, size_text
-from .reference import fmt, steps_of, tabulate
+from .params import (
+    PoolingTypeError,
+    PoolingValueError,
+    axis_sizes,
+    check_input,
+    make_params,
+    output_hw,
+    size_text,
+)
+from .trace import fmt, tabulate
 
 LECTURE_X = torch.arange(9.0).reshape(3, 3)  # the lecture's [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
 
@@ -46,6 +54,8 @@ TEXT = {  # key: (Chinese, English); {names} are filled in by say()
     "shade_grad": ("梯度", "gradient: deeper orange = more gradient ({range})"),
     "shade_each": ("", "each channel from its own min to its max"),
     "size_title": ("输出形状", "Output size"),
+    # PyTorch's output size along axis {a}, the formula then its numbers: the one place it is written
+    # ({lo}{hi}: ⌊⌋, or ⌈⌉ with ceil_mode); poolkit.exercises quotes the formula from here
     "size_axis": ("", "{a}_out = {lo}({a} + 2p − d·(k−1) − 1) / s{hi} + 1 = "
                       "{lo}({n} + 2·{p} − {d}·({k}−1) − 1) / {s}{hi} + 1 = {raw}"),
     "size_drop": ("", " → {out}: ceil_mode drops the last window: it would start at {start} ≥ {a} ({n}), "
@@ -207,7 +217,7 @@ def check_drawable(shape):
 class Scene(NamedTuple):
     """Everything a drawing of pooling X shows, for every step."""
 
-    table: object  # poolkit.reference.Table of all channels
+    table: object  # poolkit.trace.Table of all channels
     rows: tuple  # (first, last) drawn row, padding and overhang included (input rows are 0..H-1)
     cols: tuple
     kinds: dict  # (r, c) -> "input", "unread", "padding" or "overhang", for every drawn cell
@@ -229,14 +239,6 @@ class Scene(NamedTuple):
     def n_steps(self):
         return self.table.out_hw[0] * self.table.out_hw[1]
 
-    def steps(self, c=0):
-        """poolkit.trace of channel c (Step records, built on demand)."""
-        return steps_of(self.table, c)
-
-    def window(self, t):
-        """(row, col, kind) of every cell of step t's window, row-major."""
-        return self.table.kinds(*divmod(t, self.table.out_hw[1]))
-
     def counts(self, t):
         """(input, padding, overhang) cells of step t's window, from the per-axis tap kinds."""
         i, j = divmod(t, self.table.out_hw[1])
@@ -248,11 +250,6 @@ class Scene(NamedTuple):
         i, j = divmod(t, self.table.out_hw[1])
         return ([r for r, kind in self.table.row_taps[i] if kind == "input"],
                 [c for c, kind in self.table.col_taps[j] if kind == "input"])
-
-    def readers(self, r, c):
-        """The steps whose window reads input cell (r, c)."""
-        ow = self.table.out_hw[1]
-        return [i * ow + j for i in self.row_readers.get(r, ()) for j in self.col_readers.get(c, ())]
 
 
 def _axis_counts(taps):
@@ -318,11 +315,6 @@ def _readers(axis_taps):
 # ----------------------------------------------------------------------------------------------------
 
 
-def mode_title(sc, lang="en"):
-    spec = sc.params.spec
-    return f"{spec.title_zh} {spec.title}" if lang == "both" else spec.title
-
-
 def title(sc):
     """'Max pooling: kernel_size=2, stride=1, padding=0' plus every non-default setting."""
     return say("title", mode=sc.params.spec.title, arguments=", ".join(sc.params.arguments()))
@@ -344,9 +336,9 @@ def grid_labels(sc, c, lang="en"):
     return say("channel_label", lang, c=c, H=H, W=W), say("channel_output_label", lang, c=c, oh=oh, ow=ow)
 
 
-def pad_text(sc):
-    """What a padding cell shows: '−∞' for max pooling, '0' for average pooling."""
-    return minus(fmt(sc.params.spec.pad_value))
+def pad_text(params):
+    """What a padding cell holds, as shown: '−∞' for max pooling, '0' for average pooling."""
+    return minus(fmt(params.spec.pad_value))
 
 
 def minus(text):
@@ -356,8 +348,6 @@ def minus(text):
 
 def size_lines(sc):
     """One line per axis: PyTorch's output-size formula, then the same with these numbers."""
-    from .params import axis_sizes
-
     lines = []
     for a, ax in zip("HW", axis_sizes(sc.table.input_hw, sc.params), strict=True):
         lo, hi = ("⌈", "⌉") if ax.ceil_mode else ("⌊", "⌋")
@@ -377,7 +367,7 @@ def legend(sc, lang="en"):
     entries.append(("current", say("legend_current", lang)))
     if "padding" in kinds:
         key = "legend_padding_wins" if spec.picks_one else "legend_padding"
-        entries.append(("padding", say(key, lang, pad=pad_text(sc))))
+        entries.append(("padding", say(key, lang, pad=pad_text(sc.params))))
     if sc.params.dilation != (1, 1):
         entries.append(("hole", say("legend_hole", lang)))
     if "overhang" in kinds:
@@ -410,15 +400,14 @@ def step_note(sc, t, lang="en"):
 @functools.lru_cache(maxsize=256)
 def _note(p, d, n_in, n_pad, n_over, lang):
     """The step note of a window with these counts (windows repeat: worked out once per kind)."""
-    spec = p.spec
-    if spec.divides:
+    if p.spec.divides:
         notes = _divisor_notes(p, d, n_in, n_pad, n_over, lang)
     else:
         notes = []
         if n_in == 0:
-            notes.append(say("only_padding", lang, pad=minus(fmt(spec.pad_value))))
+            notes.append(say("only_padding", lang, pad=pad_text(p)))
         elif n_pad:
-            notes.append(say("padding_never_wins", lang, pad_count=n_pad, pad=minus(fmt(spec.pad_value))))
+            notes.append(say("padding_never_wins", lang, pad_count=n_pad, pad=pad_text(p)))
         if n_over:
             notes.append(say("overhang_unread", lang, over=n_over))
     if p.dilation != (1, 1):
@@ -452,16 +441,6 @@ def channel_remark(sc, c, t, lang="en"):
     return say("tie", lang, count=ties, value=fmt(result)) if ties > 1 else ""
 
 
-def channel_note(sc, c, t):
-    """Channel c's remark at step t, for modes that pick one cell: its flat index, ties, NaN."""
-    at = winner(sc, c, t)
-    if at is None:
-        return ""
-    W = sc.table.input_hw[1]
-    notes = [say("index", index=at[0] * W + at[1], r=at[0], W=W, c=at[1]), channel_remark(sc, c, t)]
-    return "; ".join(n for n in notes if n)
-
-
 def _span(name, first, size):
     """'row 24', 'rows 22–24', or '' when first == size (nothing left over)."""
     if first >= size:
@@ -478,8 +457,6 @@ def unread_note(sc):
     last_row, last_col = max(sc.row_readers, default=-1), max(sc.col_readers, default=-1)
     dropped = " and ".join(d for d in (_span("row", last_row + 1, H), _span("column", last_col + 1, W)) if d)
     skipped = any(r <= last_row and c <= last_col for r, c in unread)  # gaps between windows
-    from .params import output_hw
-
     ceil_hw = output_hw((H, W), p._replace(ceil_mode=True))
     if dropped and not p.ceil_mode and ceil_hw != sc.table.out_hw:
         why = say("unread_floor", dropped=dropped)

@@ -1,14 +1,15 @@
-"""Pooling parameters: the table of modes, validation with messages that teach, and the output size.
-
-Everything here depends only on the parameters (and the input's size), never on its values:
+"""Pooling parameters: the table of modes, validation with messages that teach, the output size, and the
+arithmetic rules both implementations (reference.py, vectorized.py) follow to match PyTorch bit for bit.
 
     MODES                 one row per pooling mode: its PyTorch layer, title, padding value, what it accepts
+    CODE                  one row per mode: its reference reduction, vectorised reduction and formula
     make_params(...)      validate and normalise pool2d's keyword arguments into a Params
     check_input(X, p)     validate the input tensor against the parameters
     output_shape(hw, ...) PyTorch's output size
+    lowest, accumulation_dtype, mean    what a maximum starts from, what sums add in, how a mean is stored
     PoolingError          every refusal: .parameter, .value, .rule, .fix (str() is the whole message)
 
-Adding a mode: one row in MODES, plus its reduction in reference.REDUCE and vectorized.REDUCE.
+Adding a mode: a row in MODES, then its three entries of CODE (reference.py, vectorized.py, trace.py).
 """
 
 from typing import NamedTuple
@@ -37,6 +38,47 @@ MODES = {
     "avg": Mode("avg", "Average pooling", "平均池化", "AvgPool2d", "avg_pool2d", 0.0,
                 picks_one=False, divides=True, dilation=False, integers=False),
 }
+
+# The code of each mode, one row per mode of MODES. Each layer fills its own column where it defines the
+# function (@implements), so no layer imports one above it:
+COLUMNS = {
+    "reduce": "reference",  # (plane, window, params, dtype) -> (result, flat index or None)
+    "vectorized": "vectorized",  # (planes, params, out_hw, return_indices) -> (Y, indices or None)
+    "formula": "trace",  # (texts, result text, divisor) -> the step's arithmetic as text
+}
+CODE = {name: {} for name in MODES}
+
+
+def implements(mode, column):
+    """Decorator: the function is `mode`'s entry in `column` (one of COLUMNS) of CODE."""
+    if column not in COLUMNS:
+        raise KeyError(f"CODE has no column {column!r}; its columns are {list(COLUMNS)}")
+
+    def register(fn):
+        CODE[mode][column] = fn
+        return fn
+    return register
+
+
+# ----------------------------------------------------------------------------------------------------
+# Arithmetic: the rules both pool2d and pool2d_vectorized follow, as PyTorch's CPU kernels do
+# ----------------------------------------------------------------------------------------------------
+
+
+def lowest(dtype):
+    """What a running maximum starts from, and a window of padding only returns: -inf (integers: their
+    lowest value)."""
+    return float("-inf") if dtype.is_floating_point else torch.iinfo(dtype).min
+
+
+def accumulation_dtype(dtype):
+    """The dtype a window sum is added in: float32 for half precision (float16, bfloat16), else dtype."""
+    return torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype
+
+
+def mean(total, divisor):
+    """A window's mean as PyTorch stores it: added to a zeroed output, so 0 / -2 is +0.0, not -0.0."""
+    return total / divisor + 0.0
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -101,10 +143,6 @@ class Params(NamedTuple):
         if self.divisor_override is not None:
             args.append(f"divisor_override={self.divisor_override}")
         return args
-
-    def keywords(self):
-        """These settings as pool2d's keyword arguments."""
-        return dict(zip(KEYWORDS, self, strict=True))
 
     def pytorch(self):
         """The nn module call with these settings, e.g. 'nn.MaxPool2d(kernel_size=2, stride=2, padding=0)'."""

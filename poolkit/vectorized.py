@@ -12,8 +12,7 @@ is never read: a tap that falls on padding simply does not update that output po
 
 import torch
 
-from .params import check_input, make_params, output_hw
-from .reference import lowest
+from .params import CODE, accumulation_dtype, check_input, implements, lowest, make_params, mean, output_hw
 
 
 def _tap_range(out, size, s, p, d, a):
@@ -46,10 +45,9 @@ def _take_over(best, view, take, nan_rule):
 
 
 def _max_two_passes(planes, params, out_hw, nan_rule):
-    """Max pooling without indices in two 1D passes: the maximum along each window row first (its k_w
-    column taps), then over the k_h rows. Scanning columns inside a row before moving to the next
-    row is still row-major order, so the result is bit-identical (the sign of a tied zero included),
-    and it reads k_h + k_w taps instead of k_h * k_w."""
+    """Max pooling without indices in two 1D passes: each window row's maximum, then the maximum of those."""
+    # Columns inside a row, then the next row, is still row-major order: the result is bit-identical (the
+    # sign of a tied zero included), and it reads k_h + k_w taps instead of k_h * k_w.
     P, H, W = planes.shape
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = params.kernel, params.stride, params.padding, params.dilation
     start = lowest(planes.dtype)
@@ -116,11 +114,12 @@ def _divisor(H, W, params, out_hw, dtype):
     return (sizes[0][:, None] * sizes[1][None, :]).to(dtype)
 
 
+@implements("avg", "vectorized")
 def _avg(planes, params, out_hw, return_indices=False):
     """Average pooling: a running sum over the taps in row-major order, in PyTorch's accumulation
     precision, starting from 0 like its kernel; then one division per position. (means, None)"""
     P, H, W = planes.shape
-    acc_dtype = torch.float32 if planes.dtype in (torch.float16, torch.bfloat16) else planes.dtype
+    acc_dtype = accumulation_dtype(planes.dtype)
     acc = planes.to(acc_dtype)
     total = torch.zeros((P, *out_hw), dtype=acc_dtype)
     for a in range(params.kernel[0]):
@@ -128,11 +127,7 @@ def _avg(planes, params, out_hw, return_indices=False):
             where, view = _tap(acc, out_hw, params, a, b)
             if view is not None:
                 total[where] += view
-    Y = (total / _divisor(H, W, params, out_hw, acc_dtype)).to(planes.dtype)
-    if params.divisor_override is not None and params.divisor_override < 0:
-        # PyTorch adds each mean to a zeroed output, so 0 / (negative divisor) comes out as 0.0, not -0.0.
-        Y += 0.0
-    return Y, None
+    return mean(total, _divisor(H, W, params, out_hw, acc_dtype)).to(planes.dtype), None
 
 
 def pool2d_vectorized(X, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, mode="max",
@@ -145,11 +140,12 @@ def pool2d_vectorized(X, kernel_size, stride=None, padding=0, dilation=1, ceil_m
     H, W = X.shape[-2:]
     out_hw = output_hw((H, W), params)
     planes = X.reshape(-1, H, W)  # every channel of every image, pooled independently
-    Y, index = REDUCE[params.mode](planes, params, out_hw, return_indices)
+    Y, index = CODE[params.mode]["vectorized"](planes, params, out_hw, return_indices)
     shape = (*X.shape[:-2], *out_hw)
     return (Y.reshape(shape), index.reshape(shape)) if return_indices else Y.reshape(shape)
 
 
+@implements("max", "vectorized")
 def _max(planes, params, out_hw, return_indices):
     """(maxima, indices or None) of every plane."""
     P, H, W = planes.shape
@@ -162,6 +158,3 @@ def _max(planes, params, out_hw, return_indices):
         # second pass reads whole contiguous rows, which is faster.
         return _max_two_passes(planes, params, out_hw, nan_rule), None
     return _max_taps(planes, params, out_hw, nan_rule, return_indices)
-
-
-REDUCE = {"max": _max, "avg": _avg}  # one entry per row of poolkit.params.MODES

@@ -21,6 +21,7 @@ import matplotlib.image
 import torch
 import traitlets
 
+from .draw import frame_png
 from .explain import (
     LECTURE_X,
     TooLarge,
@@ -42,7 +43,7 @@ from .explain import (
     winner,
 )
 from .params import KEYWORDS, MODES, PoolingError, PoolingTypeError, PoolingValueError
-from .reference import fmt
+from .trace import fmt
 
 HERE = Path(__file__).parent
 
@@ -89,30 +90,9 @@ def _as_tensor(X):
 # ----------------------------------------------------------------------------------------------------
 
 
-def short(value):
-    """A number that fits a grid cell (at most ~4 characters): 4.0 -> '4', 0.5333 -> '0.53'."""
-    if value != value:
-        return "NaN"
-    if math.isinf(value):
-        return "-∞" if value < 0 else "∞"
-    if value == int(value) and abs(value) < 1e4:
-        return str(int(value))
-    if abs(value) < 0.01 or abs(value) >= 1e4:
-        return f"{value:.0e}".replace("e-0", "e-").replace("e+0", "e")  # 0.004 -> '4e-3', not '0'
-    digits = 2 if abs(value) < 10 else 1 if abs(value) < 100 else 0
-    text = f"{value:.{digits}f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-CELL_CHARS = 7  # the longest number a grid cell shows as the formula does (-0.2404; the browser widens cells)
-
-
-def cell_text(value):
-    """What a grid cell shows: the formula's own text (poolkit's fmt, 4 significant digits) when it has at
-    most CELL_CHARS characters, so a cell and the step's formula read the same (1.111 in both); a longer
-    number is rounded to fit (short) and the tooltip gives the full value."""
-    full = fmt(value)
-    return full if len(full) <= CELL_CHARS else short(value)
+# The longest number a grid cell shows as the formula does (-0.2404; the browser widens cells), so a cell and
+# its step's formula read the same (1.111 in both); a longer one is rounded (fmt's width), the tooltip has it.
+CELL_CHARS = 7
 
 
 def _as_given(value):
@@ -136,12 +116,8 @@ def _grid(grid, lo, hi, texts=None):
     """A grid for the browser, flat and row-major: the cell texts, the full texts where a cell rounds
     ({flat index: text}), the shades. texts: fmt of every value, when already known."""
     values = [v for row in grid for v in row]
-    if texts:
-        full = [t for row in texts for t in row]
-    else:  # a gradient: few distinct values (counts, shares), each formatted once
-        known = {v: fmt(v) for v in set(values)}
-        full = [known[v] for v in values]
-    shown = [f if len(f) <= CELL_CHARS else short(v) for f, v in zip(full, values, strict=True)]
+    full = [t for row in texts for t in row] if texts else [fmt(v) for v in values]
+    shown = [fmt(v, CELL_CHARS) for v in values]
     return {"text": shown, "full": {k: f for k, (s, f) in enumerate(zip(shown, full, strict=True)) if s != f},
             "shade": _shades(grid, lo, hi)}
 
@@ -192,7 +168,7 @@ def build_state(X, **pool_params):
         "row_readers": [sc.row_readers.get(r, []) for r in range(H)],
         "col_readers": [sc.col_readers.get(c, []) for c in range(W)],
         "dilated": p.dilation != (1, 1),
-        "title": widget_title(sc), "pytorch": p.pytorch(), "pad": pad_text(sc),
+        "title": widget_title(sc), "pytorch": p.pytorch(), "pad": pad_text(p),
         "labels": [grid_labels(sc, c, "both") for c in range(C)],
         "names": [say("channel_name", c=c) for c in range(C)],
         "size_title": say("size_title", "both"), "size_lines": size_lines(sc), "unread_note": unread_note(sc),
@@ -323,8 +299,6 @@ class SlidingWindow(anywidget.AnyWidget):
         data, metadata = super()._repr_mimebundle_(**kwargs)
         data["text/plain"] = self.summary()
         if not self.error:
-            from .draw import frame_png  # matplotlib drawing lives in one place
-
             X = _as_tensor(self._X)
             data["image/png"] = frame_png(X[0] if len(X) == 1 else X, t=self._first_step(),
                                           **self.pool_params())

@@ -1,8 +1,41 @@
-"""Shared by the differential tests: random pooling settings and inputs, torch's answer, bitwise equality."""
+"""The pooling modes as test data, one row per mode of poolkit.params.MODES (after PyTorch's OpInfo): how
+torch computes the mode, and the settings only it takes. The differential tests read every mode from CASES,
+so a new mode is one row here; test_layers.py holds CASES to MODES' keys."""
+
+from collections.abc import Callable
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 from hypothesis import strategies as st
+
+
+class ModeCases(NamedTuple):
+    torch_op: Callable  # (X with a channel dimension, params, return_indices) -> torch's output
+    own_settings: Callable  # hypothesis draw -> the keyword arguments only this mode takes, at random
+
+
+def _max_pool(X, p, return_indices):
+    return F.max_pool2d(X, p["kernel_size"], p["stride"], p["padding"], p.get("dilation", 1), p["ceil_mode"],
+                        return_indices=return_indices)
+
+
+def _avg_pool(X, p, return_indices):
+    return F.avg_pool2d(X, p["kernel_size"], p["stride"], p["padding"], p["ceil_mode"],
+                        p.get("count_include_pad", True), p.get("divisor_override"))
+
+
+def _max_settings(draw):
+    # dilation up to 3 with padding makes windows that see only padding (value -inf, torch's index)
+    return {"dilation": (draw(st.integers(1, 3)), draw(st.integers(1, 3)))}
+
+
+def _avg_settings(draw):
+    return {"count_include_pad": draw(st.booleans()),
+            "divisor_override": draw(st.sampled_from([None, None, 1, 3, -2]))}
+
+
+CASES = {"max": ModeCases(_max_pool, _max_settings), "avg": ModeCases(_avg_pool, _avg_settings)}
 
 # ------------------------------------------------------------------------------------------------
 # Random valid settings, and inputs full of ties, signed zeros, NaN and -inf
@@ -10,19 +43,20 @@ from hypothesis import strategies as st
 
 
 @st.composite
+def pool_settings(draw, mode, max_kernel=4, max_stride=4):
+    """Random pool2d keyword arguments of this mode: the shared ones, then the mode's own."""
+    kernel = (draw(st.integers(1, max_kernel)), draw(st.integers(1, max_kernel)))
+    stride = draw(st.one_of(st.none(), st.tuples(st.integers(1, max_stride), st.integers(1, max_stride))))
+    padding = (draw(st.integers(0, kernel[0] // 2)), draw(st.integers(0, kernel[1] // 2)))
+    return dict(kernel_size=kernel, stride=stride, padding=padding, ceil_mode=draw(st.booleans()), mode=mode,
+                **CASES[mode].own_settings(draw))
+
+
+@st.composite
 def settings_and_input(draw, mode):
     layout = draw(st.sampled_from(["HW", "CHW", "NCHW"]))
     H, W = draw(st.integers(1, 12)), draw(st.integers(1, 12))
-    kernel = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
-    stride = draw(st.one_of(st.none(), st.tuples(st.integers(1, 4), st.integers(1, 4))))
-    padding = (draw(st.integers(0, kernel[0] // 2)), draw(st.integers(0, kernel[1] // 2)))
-    # dilation up to 3 with padding makes windows that see only padding (value -inf, torch's index)
-    dilation = (1, 1) if mode == "avg" else (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
-    params = dict(kernel_size=kernel, stride=stride, padding=padding, dilation=dilation,
-                  ceil_mode=draw(st.booleans()), mode=mode)
-    if mode == "avg":
-        params["count_include_pad"] = draw(st.booleans())
-        params["divisor_override"] = draw(st.sampled_from([None, None, 1, 3, -2]))
+    params = draw(pool_settings(mode))
     dtype = draw(st.sampled_from([torch.float32, torch.float64]))
     shape = {"HW": (H, W), "CHW": (draw(st.integers(1, 3)), H, W),
              "NCHW": (draw(st.integers(1, 2)), draw(st.integers(1, 3)), H, W)}[layout]
@@ -47,13 +81,7 @@ def settings_and_input(draw, mode):
 def torch_pool(X, params, return_indices=False):
     """The same call through torch.nn.functional (which needs a channel dimension)."""
     X3 = X[None] if X.dim() == 2 else X
-    p = dict(params)
-    if p.pop("mode") == "max":
-        out = F.max_pool2d(X3, p["kernel_size"], p["stride"], p["padding"], p["dilation"],
-                           p["ceil_mode"], return_indices=return_indices)
-    else:
-        out = F.avg_pool2d(X3, p["kernel_size"], p["stride"], p["padding"], p["ceil_mode"],
-                           p["count_include_pad"], p["divisor_override"])
+    out = CASES[params["mode"]].torch_op(X3, params, return_indices)
     if X.dim() == 2:
         out = tuple(o[0] for o in out) if return_indices else out[0]
     return out

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from conftest import require_chromium
 from lab_browser import lab_server, open_notebook, write_notebook
 
-from poolkit.reference import fmt
+from poolkit.trace import fmt
 
 pytestmark = pytest.mark.browser
 

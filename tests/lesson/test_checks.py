@@ -67,7 +67,7 @@ def test_compare_names_the_case_and_where_it_differs(capsys):
     assert not checks.compare("pool", torch.zeros(2, 2), want, "the lecture's X", X=torch.arange(9.0))
     out = capsys.readouterr().out
     assert out.startswith("✗ pool：数值不对 (wrong values)：输入 the lecture's X")
-    assert "差得最多的位置 (1, 1)：应为 8" in out and "[[4.0, 5.0], [7.0, 8.0]]" in out
+    assert "差得最多的位置 (1, 1)：应为 8" in out and "[[4, 5], [7, 8]]" in out
     assert not checks.compare("pool", torch.zeros(3), want, "X", hint="看看步幅。")
     assert "形状不对 (wrong shape)" in capsys.readouterr().out
     assert not checks.compare("pool", [[4.0]], want, "X")

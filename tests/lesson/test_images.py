@@ -15,7 +15,7 @@ from PIL import Image
 import poolkit.draw as draw
 from poolkit import output_shape
 from poolkit.draw import draw_frame, frame_figure, frame_png, frames, png_bytes, text_lines
-from poolkit.reference import fmt
+from poolkit.trace import fmt
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGES = ROOT / "Images"

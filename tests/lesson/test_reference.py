@@ -11,7 +11,8 @@ from pooling_cases import assert_bitwise as assert_identical
 from pooling_cases import settings_and_input, torch_pool
 
 from poolkit import output_shape, pool2d, trace
-from poolkit.reference import fmt
+from poolkit.params import MODES
+from poolkit.trace import fmt
 
 # ------------------------------------------------------------------------------------------------
 # Random valid settings, and inputs full of ties, NaN and -inf
@@ -26,30 +27,22 @@ def outcome(fn, *args):
         return err
 
 
+@pytest.mark.parametrize("mode", MODES)
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(settings_and_input("max"))
-def test_max_pool_values_and_indices_match_torch(case):
-    X, params = case
-    expected = outcome(torch_pool, X, params, True)
+@given(data=st.data())
+def test_values_and_indices_match_torch(mode, data):
+    X, params = data.draw(settings_and_input(mode))
+    picks_one = MODES[mode].picks_one  # then the indices too
+    expected = outcome(torch_pool, X, params, picks_one)
     if isinstance(expected, Exception):  # e.g. the window does not fit: poolkit must refuse too
         with pytest.raises(ValueError):
-            pool2d(X, **params, return_indices=True)
+            pool2d(X, **params, return_indices=picks_one)
         return
-    values, indices = pool2d(X, **params, return_indices=True)
-    assert_identical(values, expected[0])
-    assert_identical(indices, expected[1])
-    assert_identical(pool2d(X, **params), expected[0])
-
-
-@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(settings_and_input("avg"))
-def test_avg_pool_values_match_torch(case):
-    X, params = case
-    expected = outcome(torch_pool, X, params)
-    if isinstance(expected, Exception):
-        with pytest.raises(ValueError):
-            pool2d(X, **params)
-        return
+    if picks_one:
+        values, indices = pool2d(X, **params, return_indices=True)
+        assert_identical(values, expected[0])
+        assert_identical(indices, expected[1])
+        expected = expected[0]
     assert_identical(pool2d(X, **params), expected)
 
 
@@ -101,14 +94,13 @@ def torch_divisors(X, params):
     ones = torch.ones(1, *X.shape, dtype=torch.float64)
     p = dict(params)
     p.pop("mode")
-    p.pop("dilation")
     counted = F.avg_pool2d(ones, **{**p, "divisor_override": 1})
     average = F.avg_pool2d(ones, **p)
     return (counted / average).round().long()[0]
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.sampled_from(["max", "avg"]).flatmap(settings_and_input))
+@given(st.sampled_from(list(MODES)).flatmap(settings_and_input))
 def test_trace_agrees_with_pool2d_and_torch(case):
     X, params = case
     plane = X.reshape(-1, *X.shape[-2:])[0]
@@ -116,7 +108,7 @@ def test_trace_agrees_with_pool2d_and_torch(case):
         return
     steps = trace(plane, **params)
     out_h, out_w = output_shape(plane.shape, params["kernel_size"], params["stride"],
-                                params["padding"], params["dilation"], params["ceil_mode"])
+                                params["padding"], params.get("dilation", 1), params["ceil_mode"])
     assert [(s.out_row, s.out_col) for s in steps] == [(i, j) for i in range(out_h) for j in range(out_w)]
     results = torch.tensor([s.result for s in steps], dtype=plane.dtype).reshape(out_h, out_w)
     assert_identical(results, pool2d(plane, **params))
@@ -124,7 +116,7 @@ def test_trace_agrees_with_pool2d_and_torch(case):
     for step in steps:
         assert len(step.cells) == kh * kw
         assert step.formula.endswith(f"= {fmt(step.result)}")
-    if params["mode"] == "max":
+    if MODES[params["mode"]].picks_one:
         _, indices = torch_pool(plane, params, return_indices=True)
         assert [s.index for s in steps] == indices.flatten().tolist()
         for step in steps:

@@ -10,9 +10,8 @@ from poolkit import costs, training
 def test_costs_by_formula_equal_costs_counted():
     X = torch.zeros(1, 6, 14, 14)
     conv = nn.Conv2d(6, 16, kernel_size=5)
-    assert costs.counted_params(conv) == costs.conv_params(6, 16, 5) == 2416
-    assert costs.counted_macs(conv, X) == costs.conv_macs(6, 16, 5, (14, 14)) == 240_000
-    assert costs.conv_macs(6, 16, 5, (14, 14), stride=2) == 60_000
+    assert costs.counted_params(conv) == (6 * 5 * 5 + 1) * 16 == 2416  # 16 kernels of 6x5x5, plus biases
+    assert costs.counted_macs(conv, X) == 16 * 10 * 10 * (6 * 5 * 5) == 240_000  # outputs x (c_in k^2)
     net = nn.Sequential(conv, nn.MaxPool2d(2))
     assert costs.counted_comparisons(net, X) == costs.count_comparisons(16, 10, 10, 2) == 16 * 5 * 5 * 3
     assert costs.count_comparisons(1, 4, 4, 3, 2, 1) == 4 * 8  # 4 windows of 9 cells (padding included)

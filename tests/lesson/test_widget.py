@@ -15,9 +15,12 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pooling_cases import pool_settings
+from pooling_cases import torch_pool as functional_pool
 
-from poolkit.reference import fmt
-from poolkit.widget import CELL_CHARS, SlidingWindow, cell_text, photo, short
+from poolkit.params import MODES
+from poolkit.trace import fmt
+from poolkit.widget import CELL_CHARS, SlidingWindow, photo
 
 DEFAULTS = dict(kernel_size=2, stride=None, padding=0, dilation=1, ceil_mode=False, mode="max",
                 count_include_pad=True, divisor_override=None)
@@ -25,12 +28,9 @@ DEFAULTS = dict(kernel_size=2, stride=None, padding=0, dilation=1, ceil_mode=Fal
 
 def torch_pool(X, p):
     """(output, indices or None) of X (C, H, W) from torch."""
-    if p["mode"] == "max":
-        return F.max_pool2d(X, p["kernel_size"], p["stride"], p["padding"], p["dilation"], p["ceil_mode"],
-                            return_indices=True)
-    Y = F.avg_pool2d(X, p["kernel_size"], p["stride"], p["padding"], p["ceil_mode"], p["count_include_pad"],
-                     p["divisor_override"])
-    return Y, None
+    if MODES[p["mode"]].picks_one:
+        return functional_pool(X, p, return_indices=True)
+    return functional_pool(X, p), None
 
 
 def torch_divisors(X, p):
@@ -64,18 +64,18 @@ def check_against_torch(X, **params):
     assert s["shape"] == [C, H, W] and s["out"] == list(Y.shape[-2:])
     json.dumps(s, allow_nan=False)  # the kernel must be able to send it: no NaN/inf numbers inside
     n = Y.shape[1] * Y.shape[2]
-    divisors = torch_divisors(X3, p) if p["mode"] == "avg" else None
+    divisors = torch_divisors(X3, p) if MODES[p["mode"]].divides else None
     for c in range(C):
         ch = s["channels"][c]
         assert full(ch["input"]) == [fmt(v) for row in X3[c].tolist() for v in row]
         assert full(ch["output"]) == [fmt(v) for row in Y[c].tolist() for v in row]
-        assert ch["output"]["text"] == [cell_text(v) for row in Y[c].tolist() for v in row]
+        assert ch["output"]["text"] == [fmt(v, CELL_CHARS) for row in Y[c].tolist() for v in row]
         assert len(ch["formula"]) == len(ch["argmax"]) == n
         for t in range(n):
             i, j = divmod(t, Y.shape[2])
             formula = ch["formula"][t]
             assert formula.endswith(f"= {fmt(Y[c, i, j].item())}"), (t, formula)
-            if p["mode"] == "max":
+            if MODES[p["mode"]].picks_one:
                 index = indices[c, i, j].item()
                 if ch["argmax"][t] == -1:  # a window of padding only: torch returns -inf
                     assert Y[c, i, j].item() == -math.inf
@@ -136,18 +136,7 @@ def test_state_equals_torch(X, params):
 
 @st.composite
 def settings_and_input(draw):
-    mode = draw(st.sampled_from(["max", "avg"]))
-    k = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
-    params = dict(
-        kernel_size=k,
-        stride=draw(st.one_of(st.none(), st.tuples(st.integers(1, 3), st.integers(1, 3)))),
-        padding=(draw(st.integers(0, k[0] // 2)), draw(st.integers(0, k[1] // 2))),
-        dilation=(1, 1) if mode == "avg" else (draw(st.integers(1, 3)), draw(st.integers(1, 3))),
-        ceil_mode=draw(st.booleans()),
-        mode=mode,
-        count_include_pad=draw(st.booleans()),
-        divisor_override=draw(st.sampled_from([None, None, 1, 3])) if mode == "avg" else None,
-    )
+    params = draw(pool_settings(draw(st.sampled_from(list(MODES))), max_stride=3))
     H, W, C = draw(st.integers(1, 8)), draw(st.integers(1, 8)), draw(st.integers(1, 3))
     # small integers make ties common; the occasional NaN/-inf checks the special rules
     values = draw(st.lists(st.sampled_from([0.0, 1.0, 2.0, 3.0, -1.5, 0.25, math.nan, -math.inf]),
@@ -299,9 +288,10 @@ def test_photo_is_offline_small_and_deterministic():
         photo(1000)
 
 
-def test_short_numbers_fit_a_cell():
-    assert [short(v) for v in (4.0, 0.5333, -1.5, 12.345, 123.4, -math.inf, math.nan, 0.004, 123456.0)] == \
-        ["4", "0.53", "-1.5", "12.3", "123", "-∞", "NaN", "4e-3", "1e5"]
+def test_numbers_too_long_for_a_cell_are_rounded_to_fit():
+    values = (4.0, 0.5333, -1.5, 12.345, 123.4, -math.inf, math.nan, 0.004, 123456.0, -0.012345, 1234.56789)
+    assert [fmt(v, 4) for v in values] == ["4", "0.53", "-1.5", "12.3", "123", "-∞", "nan", "4e-3", "1e5",
+                                           "-0.01", "1235"]
 
 
 def test_a_cell_reads_like_the_formula():
@@ -321,7 +311,7 @@ def test_a_cell_reads_like_the_formula():
     assert grid["text"] == ["-9e-3", "-0.2404", "0.25", "1e5"]
     assert full(grid) == ["-0.008731", "-0.2404", "0.25", "1.235e+05"]
     assert w.state["rounded"] is True
-    assert all(len(cell_text(v)) <= CELL_CHARS for v in (
+    assert all(len(fmt(v, CELL_CHARS)) <= CELL_CHARS for v in (
         1 / 3, -2 / 3, 12.345, -123.45, 1e-7, -1e9, math.nan))
 
 
