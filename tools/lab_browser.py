@@ -125,18 +125,18 @@ def open_notebook(playwright, url, n_widgets, chromium, timeout=120_000, init_sc
 
 
 # The WCAG 2.1 contrast of every visible text inside an element, measured in the page. axe-core cannot do it
-# inside JupyterLab (it marks such nodes "incomplete"), so: each text's computed colour against what is painted
-# behind it, i.e. the background colours and gradient stops of it and its ancestors composited down to the
-# first opaque background (the page's canvas if none). A gradient counts with its worst stop. Opacity on the
-# way up fades the text into its background. Large text (>= 24 px, or >= 18.66 px bold) needs 3:1, other text
-# 4.5:1; a glyph that is no letter or digit (a marker such as a star) needs 3:1, as a graphic (WCAG 1.4.11);
-# disabled controls and their labels are exempt (WCAG 1.4.3). Texts are the elements' own text nodes, the
-# values, placeholders and selected options of form fields, and ::before / ::after content.
+# inside JupyterLab (it marks such nodes "incomplete"), so: each text's computed colour against what is
+# painted behind it, i.e. the background colours and gradient stops of it and its ancestors composited down to
+# the first opaque background (the page's canvas if none). A gradient counts with its worst stop. Opacity on
+# the way up fades the text into its background. Large text (>= 24 px, or >= 18.66 px bold) needs 3:1, other
+# text 4.5:1; a glyph that is no letter or digit (a marker such as a star) needs 3:1, as a graphic (WCAG
+# 1.4.11); disabled controls and their labels are exempt (WCAG 1.4.3). Texts are the elements' own text
+# nodes, the values, placeholders and selected options of form fields, and ::before / ::after content.
 CONTRAST_JS = r"""(scope) => {
   const canvas = document.createElement("canvas");
   canvas.width = canvas.height = 1;
   const ctx = canvas.getContext("2d", { willReadFrequently: true });
-  const rgba = (css) => {  // any CSS colour -> [r, g, b, a] (0..255, a 0..1), by painting it
+  const rgba = (css) => {  // any CSS colour -> [r, g, b, a] (r, g, b 0..255, a 0..1), by painting it
     ctx.clearRect(0, 0, 1, 1);
     ctx.fillStyle = "#000";
     ctx.fillStyle = css;
@@ -144,51 +144,53 @@ CONTRAST_JS = r"""(scope) => {
     const [r, g, b, a] = ctx.getImageData(0, 0, 1, 1).data;
     return [r, g, b, a / 255];
   };
-  const over = ([r, g, b, a], [R, G, B]) => [r * a + R * (1 - a), g * a + G * (1 - a), b * a + B * (1 - a), 1];
-  const lum = (c) => {
-    const [r, g, b] = c.slice(0, 3).map((v) => (v /= 255) <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
-  };
-  const ratio = (a, b) => { const [hi, lo] = [lum(a), lum(b)].sort((x, y) => y - x); return (hi + 0.05) / (lo + 0.05); };
+  const over = ([r, g, b, a], base) => [...[r, g, b].map((v, i) => v * a + base[i] * (1 - a)), 1];
+  const linear = (v) => ((v /= 255) <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+  const lum = ([r, g, b]) => 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b);
+  const ratio = (a, b) => (Math.max(lum(a), lum(b)) + 0.05) / (Math.min(lum(a), lum(b)) + 0.05);
   const hex = (c) => "#" + c.slice(0, 3).map((v) => Math.round(v).toString(16).padStart(2, "0")).join("");
-  const COLOR = /(rgba?\([^)]*\)|color\([^)]*\)|oklch\([^)]*\)|oklab\([^)]*\)|lab\([^)]*\)|lch\([^)]*\)|hsla?\([^)]*\))/g;
+  const COLOR = /((?:rgba?|hsla?|color|oklch|oklab|lab|lch)\([^)]*\))/g;
   const layers = (style) => {  // what one box paints: its background colour, then its gradients' stops
     const out = [[rgba(style.backgroundColor)]];
-    const image = style.backgroundImage;
-    if (image && image !== "none") out.push((image.match(COLOR) || []).map(rgba));
+    if (style.backgroundImage !== "none") out.push((style.backgroundImage.match(COLOR) || []).map(rgba));
     return out;
   };
   const backdrops = (el, pseudo) => {  // every colour that may be painted behind el's text
-    const stack = [];  // from the text's own box outwards
-    if (pseudo) stack.push(...layers(getComputedStyle(el, pseudo)).reverse());
+    const stack = pseudo ? layers(getComputedStyle(el, pseudo)).reverse() : [];  // from the text outwards
     let opaque = [255, 255, 255, 1];  // the canvas
     for (let node = el; node; node = node.parentElement) {
-      const own = layers(getComputedStyle(node));
-      const bg = own[0][0];
-      stack.push(...own.slice(1).reverse());
-      if (bg[3] >= 0.999) { opaque = bg; break; }
+      const [[bg], ...images] = layers(getComputedStyle(node));
+      stack.push(...images.reverse());
+      if (bg[3] >= 0.999) {
+        opaque = bg;
+        break;
+      }
       stack.push([bg]);
     }
     let candidates = [opaque];
     for (const layer of stack.reverse()) {
-      const next = [];
-      for (const base of candidates) for (const c of layer) next.push(c[3] > 0 ? over(c, base) : base);
-      candidates = next.slice(0, 64);
+      candidates = candidates.flatMap((base) => layer.map((c) => (c[3] > 0 ? over(c, base) : base)));
+      candidates = candidates.slice(0, 64);
     }
     return candidates;
   };
-  const opacity = (el) => { let o = 1; for (let n = el; n; n = n.parentElement) o *= Number(getComputedStyle(n).opacity); return o; };
+  const opacity = (el) => {
+    let o = 1;
+    for (let n = el; n; n = n.parentElement) o *= Number(getComputedStyle(n).opacity);
+    return o;
+  };
   const exempt = (el) => !!(el.closest(":disabled") || el.closest("label")?.querySelector(":disabled"));
   const describe = (el, pseudo) => {
-    const cls = [...el.classList].filter((c) => c.startsWith("pk-")).slice(0, 3).join(".");
-    return el.tagName.toLowerCase() + (cls ? "." + cls : "") + (el.getAttribute("aria-label") ? `[aria-label="${el.getAttribute("aria-label")}"]` : "") + (pseudo || "");
+    const cls = [...el.classList].filter((c) => c.startsWith("pk-")).slice(0, 3).map((c) => "." + c).join("");
+    const label = el.getAttribute("aria-label");
+    return el.tagName.toLowerCase() + cls + (label ? `[aria-label="${label}"]` : "") + (pseudo || "");
   };
   const results = [];
-  const measure = (el, text, pseudo, colorOf) => {
+  const measure = (el, text, pseudo = null) => {
     text = text.replace(/\s+/g, " ").trim();
     if (!text) return;
     const style = getComputedStyle(el, pseudo);
-    const fg = rgba(colorOf(style));
+    const fg = rgba(style.color);
     const fade = opacity(el);
     if (fg[3] * fade < 0.01) return;  // transparent on purpose (the photo's hidden numbers)
     const size = parseFloat(style.fontSize), bold = Number(style.fontWeight) >= 700;
@@ -206,16 +208,20 @@ CONTRAST_JS = r"""(scope) => {
   for (const el of scope.querySelectorAll("*")) {
     if (!el.checkVisibility({ visibilityProperty: true, contentVisibilityAuto: true })) continue;
     const box = el.getBoundingClientRect();
-    if (box.width < 1 || box.height < 1) continue;
-    const own = [...el.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE).map((n) => n.textContent).join(" ");
-    if (el.tagName === "SELECT") measure(el, el.selectedOptions[0]?.textContent || "", null, (s) => s.color);
-    else if (el.tagName === "INPUT" && ["number", "text", ""].includes(el.type)) {
-      if (el.value) measure(el, el.value, null, (s) => s.color);
-      else if (el.placeholder) measure(el, el.placeholder, "::placeholder", (s) => s.color);
-    } else if (el.tagName !== "OPTION") measure(el, own, null, (s) => s.color);
+    if (box.width < 1 || box.height < 1 || el.tagName === "OPTION") continue;
+    if (el.tagName === "SELECT") measure(el, el.selectedOptions[0]?.textContent || "");
+    else if (el.tagName === "INPUT") {
+      if (["number", "text"].includes(el.type)) {
+        if (el.value) measure(el, el.value);
+        else measure(el, el.placeholder, "::placeholder");
+      }
+    } else {
+      const nodes = [...el.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE);
+      measure(el, nodes.map((n) => n.textContent).join(" "));
+    }
     for (const pseudo of ["::before", "::after"]) {
       const content = getComputedStyle(el, pseudo).content;
-      if (content && content.startsWith('"')) measure(el, content.slice(1, -1), pseudo, (s) => s.color);
+      if (content.startsWith('"')) measure(el, content.slice(1, -1), pseudo);
     }
   }
   return results;
