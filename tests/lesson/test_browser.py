@@ -544,6 +544,7 @@ def test_every_text_meets_wcag_aa_in_light_and_dark(labs, playwright, theme):
         for i, name in [(0, ""), (1, "-padding"), (3, "-dilation")]:
             widget(page, i).scroll_into_view_if_needed()
             widget(page, i).screenshot(path=ARTIFACTS / f"widget-theme-{short}{name}.png")
+        page.screenshot(path=ARTIFACTS / f"lab-theme-{short}.png")  # with JupyterLab around it
         failures = [f"{state}: {c['element']} {c['text']!r} is {c['ratio']:.2f}:1 < {c['required']}:1 "
                     f"({c['color']} on {c['background']})"
                     for state, c in found if not c["exempt"] and c["ratio"] < c["required"]]
