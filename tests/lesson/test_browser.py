@@ -4,8 +4,11 @@ A temporary JupyterLab root holds a generated notebook with seven widgets; the t
 and drives the widget like a learner: play, step, scrub, hover, pin, an invalid parameter; it also checks the
 photo at 1280 and 1400 px with the file browser open (channels side by side, cells >= 14 px). Expected
 numbers come from torch (F.max_pool2d), never from the widget. Screenshots go to artifacts/.
+The same notebook is opened in JupyterLab Light and Dark, and every visible text of every widget, in several
+states, is held to WCAG AA contrast (one JupyterLab server per theme).
 """
 
+import contextlib
 import time
 from pathlib import Path
 
@@ -13,7 +16,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from conftest import require_chromium
-from lab_browser import lab_server, open_notebook, write_notebook
+from lab_browser import below_aa, lab_server, open_notebook, text_contrasts, write_notebook
 
 from poolkit.trace import fmt
 
@@ -42,14 +45,30 @@ CELLS = [
 K, S = 2, 1
 
 
+LIGHT, DARK = "JupyterLab Light", "JupyterLab Dark"
+
+
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    """A JupyterLab server on 127.0.0.1 (token, free port) serving a temp dir with the test notebook."""
+def labs(tmp_path_factory):
+    """labs(theme): the URL of the test notebook on a JupyterLab server (127.0.0.1, token, free port) with
+    that theme, serving a temp dir. A theme's server starts when a test first needs it."""
     require_chromium()
-    root = tmp_path_factory.mktemp("lab")
-    name = write_notebook(root, CELLS)
-    with lab_server(root, timeout=TIMEOUT / 1000) as (base, token):
-        yield f"{base}/lab/tree/{name}?reset&token={token}"
+    urls = {}
+    with contextlib.ExitStack() as servers:
+        def url(theme):
+            if theme not in urls:
+                root = tmp_path_factory.mktemp(theme.split()[-1].lower())
+                name = write_notebook(root, CELLS)
+                base, token = servers.enter_context(lab_server(root, timeout=TIMEOUT / 1000, theme=theme))
+                urls[theme] = f"{base}/lab/tree/{name}?reset&token={token}"
+            return urls[theme]
+        yield url
+
+
+@pytest.fixture(scope="module")
+def lab(labs):
+    """The test notebook in JupyterLab Light (the theme a fresh JupyterLab starts with)."""
+    return labs(LIGHT)
 
 
 @pytest.fixture(scope="module")
@@ -321,6 +340,40 @@ def test_legend_explains_the_grey_shading(page):
     assert "brighter" in photo.locator('.pk-legend [data-key="shade"]').text_content()
 
 
+# How wide the widget's output area scrolls, and the element that sticks out furthest
+OVERFLOW_JS = """(root) => {
+  const area = root.closest(".jp-OutputArea-output") || root.parentElement;
+  const right = area.getBoundingClientRect().left + area.clientWidth;
+  let widest = null, most = 0;
+  for (const el of root.querySelectorAll("*")) {
+    const past = el.getBoundingClientRect().right - right;
+    if (past > most && el.checkVisibility()) [widest, most] = [el, past];
+  }
+  return { scroll: area.scrollWidth, client: area.clientWidth,
+           widest: widest && `${widest.className}: ${widest.textContent.slice(0, 40)}` };
+}"""
+
+
+@pytest.mark.parametrize("width", [390, 760])
+def test_widgets_fit_a_phone_and_a_pane(page, width):
+    """At a phone's width and in a pane beside the video (JupyterLab's side panel closed, as a learner
+    would at that width), no widget is wider than its output area."""
+    if page.locator("#filebrowser").is_visible():
+        page.locator('.jp-SideBar.jp-mod-left li[data-id="filebrowser"]').click()
+        page.locator("#filebrowser").wait_for(state="hidden")
+    page.set_viewport_size({"width": width, "height": 900})
+    try:
+        for i in range(len(CELLS)):
+            root = widget(page, i)
+            root.scroll_into_view_if_needed()
+            settle(page, root) if i != 7 else time.sleep(0.2)
+            over = root.evaluate(OVERFLOW_JS)
+            assert over["scroll"] <= over["client"] + 1, f"widget {i} is too wide at {width} px: {over}"
+        page.screenshot(path=ARTIFACTS / f"widget-{width}.png")
+    finally:
+        page.set_viewport_size({"width": 1400, "height": 1000})
+
+
 def test_no_javascript_errors_after_resizing(page):
     assert page.js_errors == []
 
@@ -393,3 +446,111 @@ def test_without_a_kernel_controls_are_off_and_the_player_plays(static_page):
     root.locator('.pk-grid-out .pk-cell[data-i="2"][data-j="1"]').hover()
     assert root.get_attribute("data-shown") == "7"
     root.screenshot(path=ARTIFACTS / "widget-no-kernel.png")
+    assert below_aa(text_contrasts(page.locator(".pk-sw").first)) == [], "the no-kernel note is below AA"
+
+
+# ------------------------------------------------------------------------------------------------
+# Contrast in JupyterLab Light and Dark (WCAG 2.1 AA; tools/lab_browser.py's CONTRAST_JS measures it)
+# ------------------------------------------------------------------------------------------------
+
+
+def wcag_ratio(a, b):
+    """WCAG 2.1 contrast of two '#rrggbb' colours, computed here, apart from the page's measurer."""
+    def lum(h):
+        r, g, b = (int(h[i:i + 2], 16) / 255 for i in (1, 3, 5))
+        r, g, b = (v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4 for v in (r, g, b))
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+    hi, lo = sorted([lum(a), lum(b)], reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+# Known answers for the measurer: (HTML, the text's colour and background as painted, AA required, exempt)
+PROBES = [
+    ('<p style="background:#fff;color:#767676">grey</p>', "#767676", "#ffffff", 4.5, False),  # 4.54:1
+    ('<div style="background:#000"><div style="background:rgba(255,255,255,0.5)">'
+     '<b style="color:#000">half</b></div></div>', "#000000", "#808080", 4.5, False),  # composited layers
+    ('<p style="background:#fff;opacity:0.6;color:#000">faded</p>', "#666666", "#ffffff", 4.5, False),
+    ('<p style="background:repeating-linear-gradient(90deg,#fff 0 4px,#999 4px 8px);color:#000">striped</p>',
+     "#000000", "#999999", 4.5, False),  # the worst stop counts
+    ('<p style="background:#fff;color:#aaa;font-size:24px">large</p>', "#aaaaaa", "#ffffff", 3, False),
+    ('<p style="background:#fff"><button disabled style="color:#ddd;background:#fff">off</button></p>',
+     "#dddddd", "#ffffff", 4.5, True),
+]
+
+
+def check_measurer(page):
+    """The measurer finds each probe's text, its colours and its ratio (so a pass below means something)."""
+    html = "".join(f'<div data-probe="{i}">{probe[0]}</div>' for i, probe in enumerate(PROBES))
+    page.evaluate("""(html) => { const box = document.createElement("div");
+        box.id = "pk-contrast-probes";
+        box.style.cssText = "position:fixed;left:0;top:0;z-index:99;background:#fff";
+        box.innerHTML = html; document.body.append(box); }""", html)
+    try:
+        for i, (_, color, background, required, exempt) in enumerate(PROBES):
+            [found] = text_contrasts(page.locator(f'#pk-contrast-probes [data-probe="{i}"]'))
+            assert (found["color"], found["background"], found["required"], found["exempt"]) == (
+                color, background, required, exempt), (i, found)
+            assert found["ratio"] == pytest.approx(wcag_ratio(color, background), abs=0.01), (i, found)
+    finally:
+        page.evaluate("document.getElementById('pk-contrast-probes').remove()")
+
+
+def contrast_states(page):
+    """(state, contrast) of every visible text: each widget as it opens, then widget 0 while it previews a
+    later output, probes an input cell, shows gradients, has played some steps, shows an invalid value."""
+    found = []
+
+    def measure(state, i=0):
+        found.extend((state, c) for c in text_contrasts(page.locator(".pk-sw").nth(i)))
+
+    for i in range(len(CELLS)):
+        widget(page, i).scroll_into_view_if_needed()  # JupyterLab skips drawing cells out of view
+        page.wait_for_function("(r) => r.querySelector('.pk-title').textContent !== ''",
+                               arg=widget(page, i).element_handle())
+        measure(f"widget {i}", i)
+    root = widget(page)
+    root.scroll_into_view_if_needed()
+    root.locator('.pk-grid-out .pk-cell[data-i="2"][data-j="1"]').hover()
+    measure("widget 0, previewing output (2, 1)")
+    root.locator('.pk-grid-in .pk-cell[data-r="1"][data-c="1"]').hover()
+    measure("widget 0, hovering input (1, 1)")
+    page.mouse.move(5, 5)
+    root.locator('input[aria-label="gradient"]').check()
+    measure("widget 0, gradient view")
+    root.locator('input[aria-label="gradient"]').uncheck()
+    root.locator(".pk-slider").fill("4")
+    measure("widget 0, step 5")
+    stride_h = root.locator('input[aria-label="stride height"]')
+    stride_h.fill("0")
+    stride_h.press("Enter")
+    root.locator(".pk-error").wait_for(state="visible", timeout=TIMEOUT)
+    measure("widget 0, stride 0")
+    root.locator(".pk-reset").click()
+    root.locator(".pk-error").wait_for(state="hidden", timeout=TIMEOUT)
+    return found
+
+
+@pytest.mark.parametrize("theme", [LIGHT, DARK])
+def test_every_text_meets_wcag_aa_in_light_and_dark(labs, playwright, theme):
+    browser, page, _ = open_notebook(playwright, labs(theme), len(CELLS), require_chromium(), timeout=TIMEOUT)
+    try:
+        dark = page.evaluate("document.body.dataset.jpThemeLight") == "false"
+        assert dark == (theme == DARK), f"JupyterLab did not start in {theme}"
+        check_measurer(page)
+        found = contrast_states(page)
+        texts = {c["text"] for _, c in found}
+        assert len(found) > 500 and any(t.startswith("最大池化 Max pooling") for t in texts), len(found)
+        short = theme.split()[-1].lower()
+        for i, name in [(0, ""), (1, "-padding"), (3, "-dilation")]:
+            widget(page, i).scroll_into_view_if_needed()
+            widget(page, i).screenshot(path=ARTIFACTS / f"widget-theme-{short}{name}.png")
+        page.screenshot(path=ARTIFACTS / f"lab-theme-{short}.png")  # with JupyterLab around it
+        failures = [f"{state}: {c['element']} {c['text']!r} is {c['ratio']:.2f}:1 < {c['required']}:1 "
+                    f"({c['color']} on {c['background']})"
+                    for state, c in found if not c["exempt"] and c["ratio"] < c["required"]]
+        shown = list(dict.fromkeys(failures))
+        more = f"\n... and {len(shown) - 40} more" if len(shown) > 40 else ""
+        assert not failures, f"{len(failures)} of {len(found)} texts below WCAG AA in {theme}:\n" + \
+            "\n".join(shown[:40]) + more
+    finally:
+        browser.close()
