@@ -23,18 +23,19 @@ LENET = nn.Sequential(nn.Conv2d(1, 6, kernel_size=5, padding=2), nn.Sigmoid(), n
                       nn.Flatten(), nn.Linear(16 * 5 * 5, 120))
 FEATURES = LENET[:6]
 HUGE = 1e12
+DTYPE = torch.float64  # exact: an output the raised pixel cannot reach comes out bit-identical
 
 
 def positive(net, scale=1.0, seed=0):
-    """A float64 copy of net in eval mode with every weight positive and no bias: each path increases.
+    """A copy of net in eval mode with every weight positive and no bias: each path increases.
 
     A small scale keeps a sigmoid out of saturation, where its gradient rounds to 0."""
-    net = copy.deepcopy(nn.Sequential(*layers(net))).double().eval()
+    net = copy.deepcopy(nn.Sequential(*layers(net))).to(DTYPE).eval()
     gen = torch.Generator().manual_seed(seed)
     for layer in net:
         if isinstance(layer, (nn.Conv2d, nn.BatchNorm2d)):
             shape = layer.weight.shape
-            layer.weight.data = scale * (0.5 + 0.5 * torch.rand(shape, generator=gen, dtype=torch.float64))
+            layer.weight.data = scale * (0.5 + 0.5 * torch.rand(shape, generator=gen, dtype=DTYPE))
             if layer.bias is not None:
                 layer.bias.data.zero_()
         if isinstance(layer, nn.BatchNorm2d):
@@ -55,7 +56,7 @@ def perturbation_fields(net, channels, hw):
     """{cell: (rows, cols)} for every output cell: which pixels, raised one at a time, move it."""
     h, w = hw
     gen = torch.Generator().manual_seed(1)
-    base = torch.rand((1, channels, h, w), generator=gen, dtype=torch.float64)
+    base = torch.rand((1, channels, h, w), generator=gen, dtype=DTYPE)
     raised = base.repeat(h * w, 1, 1, 1)
     raised.view(h * w, channels, h * w)[torch.arange(h * w), :, torch.arange(h * w)] += HUGE
     with torch.no_grad():
@@ -79,7 +80,7 @@ def averaged(net):
 
 def gradient_fields(net, channels, hw):
     """{cell: (rows, cols)}: where the input gradient of each output cell is nonzero."""
-    x = torch.rand((1, channels, *hw), generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    x = torch.rand((1, channels, *hw), generator=torch.Generator().manual_seed(2), dtype=DTYPE)
     jac = torch.autograd.functional.jacobian(lambda t: net(t).sum(dim=1)[0], x, vectorize=True)
     nonzero = jac.abs().sum(dim=(2, 3)).reshape(*jac.shape[:2], -1) != 0  # (out_h, out_w, pixel)
     return {(r, c): bounds(nonzero[r, c].nonzero().flatten(), hw[1])
@@ -88,7 +89,7 @@ def gradient_fields(net, channels, hw):
 
 def torch_shapes(net, channels, hw):
     """(H, W) of every feature map, from PyTorch's own forward."""
-    net, x = positive(net), torch.zeros((1, channels, *hw), dtype=torch.float64)
+    net, x = positive(net), torch.zeros((1, channels, *hw), dtype=DTYPE)
     shapes = [tuple(x.shape[2:])]
     with torch.no_grad():
         for layer in net:
@@ -121,8 +122,8 @@ def pool(draw):
 
 
 keeper = st.sampled_from([nn.ReLU, nn.Identity, nn.Dropout, lambda: nn.BatchNorm2d(1)]).map(lambda f: f())
-stacks = st.tuples(st.lists(st.one_of(conv(), pool(), keeper), min_size=1, max_size=5),
-                   st.tuples(st.integers(1, 12), st.integers(1, 12)))
+stacks = st.tuples(st.lists(st.one_of(conv(), pool(), keeper), min_size=1, max_size=4),
+                   st.tuples(st.integers(1, 10), st.integers(1, 10)))
 
 
 def fits(net, hw):
@@ -135,7 +136,7 @@ def fits(net, hw):
         return None
 
 
-SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @SETTINGS
@@ -175,9 +176,9 @@ def test_closed_form_agrees_where_it_applies(case):
     assume(shapes is not None)
     net = layers(modules)
     zeros = all(getattr(layer, "padding_mode", "zeros") == "zeros" for layer in net)
-    applied = 0
+    applied, suffixes = 0, [closed_form(net[i:])[-1] for i in range(len(net) + 1)]  # map i to the output
     for cell in [(r, c) for r in range(shapes[-1][0]) for c in range(shapes[-1][1])]:
-        spans = [closed_form(net[i:])[-1].span(cell) for i in range(len(net) + 1)]
+        spans = [growth.span(cell) for growth in suffixes]
         inside = all(0 <= ax.start and ax.stop <= n for span, shape in zip(spans, shapes, strict=True)
                      for ax, n in zip(span, shape, strict=True))
         field = receptive_field(net, hw, cell)
