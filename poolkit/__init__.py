@@ -6,6 +6,7 @@
     check_close                   the one-line check every notebook prints (poolkit.checks)
     pool2d_vectorized             the same results without a Python loop (poolkit.vectorized)
     SlidingWindow                 the animated sliding-window widget (poolkit.widget)
+    receptive_field               the input rows and columns that can change one cell (poolkit.fields)
 
 The layers, each importing only those before it: params (parameters, modes, output size, arithmetic
 rules) -> reference and vectorized -> trace -> explain (a trace as a scene, every sentence a learner
@@ -20,7 +21,7 @@ from .reference import pool2d
 from .trace import Cell, Step, trace
 
 # Heavier parts load on first use, so `import poolkit` stays fast and needs no browser bits.
-_LAZY = {"pool2d_vectorized": "vectorized", "SlidingWindow": "widget"}
+_LAZY = {"pool2d_vectorized": "vectorized", "SlidingWindow": "widget", "receptive_field": "fields"}
 
 __all__ = ["Cell", "PoolingError", "Step", "check_close", "output_shape", "pool2d", "trace", *_LAZY]
 
