@@ -6,6 +6,7 @@
     pool2d_vectorized             the same results without a Python loop (poolkit.vectorized)
     SlidingWindow                 the animated sliding-window widget (poolkit.widget)
     receptive_field               the input rows and columns that can change one cell (poolkit.fields)
+    FieldView                     hover a last-layer cell: its field on every map (poolkit.field_view)
 
 Where things live: params.py (parameters, the table of modes, output size), reference.py (the loop and
 the trace), explain.py (a trace as a scene, and every sentence a learner reads), draw.py (matplotlib)
@@ -19,7 +20,8 @@ from .params import PoolingError
 from .reference import Cell, Step, output_shape, pool2d, trace
 
 # Heavier parts load on first use, so `import poolkit` stays fast and needs no browser bits.
-_LAZY = {"pool2d_vectorized": "vectorized", "SlidingWindow": "widget", "receptive_field": "fields"}
+_LAZY = {"pool2d_vectorized": "vectorized", "SlidingWindow": "widget", "receptive_field": "fields",
+         "FieldView": "field_view"}
 
 __all__ = ["Cell", "PoolingError", "Step", "check_close", "output_shape", "pool2d", "trace", *_LAZY]
 

@@ -22,7 +22,7 @@ const STYLE_CLASS = {
 // shown; these are the defaults (and what the unit tests use).
 export const SIZES = {
   idx: 22, arrow: 24, gapIn: 12, gapCh: 28, minFont: 11, readFont: 14, numberMax: 46, minNumberCell: 27,
-  numberGrid: 12, imageMax: 24, imageMin: 14, stackHeight: 700, fallbackWidth: 840,
+  numberGrid: 12, imageMax: 24, imageMin: 14, stackHeight: 700, fallbackWidth: 840, fieldLabel: 96,
 };
 
 // ------------------------------------------------------------------------------- pure helpers (tested)
@@ -214,6 +214,53 @@ export const nextView = (v, action, value, n) => TRANSITIONS[action](v, n, value
 export function focusOf(v) {
   const focus = v.pinned || v.hover;
   return { focus, shown: focus && focus.kind === "out" ? focus.t : v.t };
+}
+
+// ------------------------------------------------------------------------------- the receptive-field view (tested)
+// poolkit.FieldView: every map of a net, input first; pick or hover a cell of the last map and its field
+// (Python's [r0, r1, c0, c1] per map, field_view.py) lights up on each map. Same grids, marks and packed state.
+
+export const FIELD_KEYS = {
+  ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1], Enter: "pin", " ": "pin",
+  Escape: "unpin",
+};
+
+/** The field view at the start: Python's cell of the last map (flat), nothing hovered or pinned. */
+export const fieldStart = (cell, W) => ({ cell: cell[0] * W + cell[1], hover: null, pinned: false });
+
+/** Each action of the field view: (view, [H, W] of the last map, value) -> the next view. */
+export const FIELD_TRANSITIONS = {
+  enter: (v, hw, t) => (v.pinned ? v : { ...v, hover: t }),
+  leave: (v) => (v.hover === null ? v : { ...v, hover: null }),
+  click: (v, hw, t) => ({ cell: t, hover: null, pinned: !(v.pinned && v.cell === t) }),
+  move: (v, [H, W], [dr, dc]) => {
+    const [r, c] = cellOf(v.cell, W);
+    return { ...v, hover: null, cell: clamp(r + dr, H) * W + clamp(c + dc, W) };
+  },
+  pin: (v) => ({ ...v, hover: null, pinned: !v.pinned }),
+  unpin: (v) => ({ ...v, pinned: false }),
+};
+
+export const fieldNext = (v, action, value, hw) => FIELD_TRANSITIONS[action](v, hw, value);
+
+/** The last map's cell whose field is shown: the hovered one, else the picked one. */
+export const fieldShown = (v) => (v.hover === null ? v.cell : v.hover);
+
+/** The action of a key in the field view, [action, value], or null. */
+export function fieldKey(key) {
+  const action = FIELD_KEYS[key];
+  if (action == null) return null;
+  return Array.isArray(action) ? ["move", action] : [action, undefined];
+}
+
+/** The cell size (px) that puts every map in one row of avail px: n maps of widths[i] cells, each with an
+ * index column and at least Z.fieldLabel px wide (its label), arrows between (gapIn on each side); the largest from Z.imageMax down to 6 (then the row wraps). */
+export function fieldCellSize(widths, avail, Z = SIZES) {
+  const arrows = (widths.length - 1) * (Z.arrow + 2 * Z.gapIn);
+  const width = (px) => widths.reduce((sum, n) => sum + Math.max(Z.fieldLabel, Z.idx + n * px), arrows);
+  let px = Z.imageMax;
+  while (px > 6 && width(px) > avail) px--;
+  return px;
 }
 
 /** Call use(load()) for the newest call only: a newer state may arrive while one is still unpacking. */
@@ -738,6 +785,128 @@ function drawError({ T, dom }, error) {
     h("div", { class: "pk-error-fix", text: `${T.fix} ${error.fix}` }));
 }
 
+// ------------------------------------------------------------------------------- the receptive-field view
+
+function fieldSkeleton(el) {
+  el.classList.add("pk-sw");
+  const dom = {
+    root: h("div", { class: "pk-root pk-fieldview", tabindex: "0", "data-lm-suppress-shortcuts": "true" }),
+    title: h("div", { class: "pk-title" }), stage: h("div", { class: "pk-stage" }),
+    panel: h("div", { class: "pk-panel", "aria-live": "polite" }), help: h("div", { class: "pk-help" }),
+  };
+  // the maps in a row, grids on one line, the gap of a channel's input and output between map and arrow
+  Object.assign(dom.stage.style, { display: "flex", flexWrap: "wrap", alignItems: "flex-end",
+    columnGap: "var(--pk-gap-in)" });
+  dom.root.append(h("div", { class: "pk-head" }, dom.title), dom.stage, dom.panel, dom.help);
+  el.append(dom.root);
+  return dom;
+}
+
+/** Map i: its label over its grid (cells keyed "r,c"; the last map's cells carry data-t and hover). */
+function buildMap(S, i, L, hover) {
+  const [H, W] = S.shapes[i];
+  const last = i === S.shapes.length - 1;
+  const image = L.h < 14; // small cells: an index every 4th row and column
+  const { grid, shown } = gridNode("pk-grid-in", 0, W - 1, L, image, () => true);
+  const cells = new Map();
+  for (let r = 0; r < H; r++) {
+    grid.append(h("div", { class: "pk-idx pk-idx-row", text: shown(r) ? r : "" }));
+    for (let c = 0; c < W; c++) {
+      const cell = h("div", { class: "pk-cell pk-in", "data-r": r, "data-c": c, "data-t": last ? r * W + c : null });
+      cells.set(`${r},${c}`, cell);
+      grid.append(cell);
+    }
+  }
+  if (last) hoverable(cells.values(), hover);
+  const box = h("div", { class: "pk-window" });
+  const wrap = h("div", { class: "pk-gridwrap" }, grid, box);
+  // the label wraps within the grid's width, so that the maps pack side by side
+  const label = h("div", { class: "pk-label", text: S.labels[i], style: `white-space:normal;width:${Math.max(SIZES.fieldLabel, L.idx + W * L.w)}px` });
+  const node = h("div", { class: "pk-col", "data-map": i }, label, wrap);
+  return { node, cells, box, wrap };
+}
+
+/** Every map in a row (wrapping when the width runs out), arrows between them. */
+function buildFieldStage(dom, S, hover) {
+  const sizes = cssSizes(dom);
+  const avail = dom.stage.clientWidth || dom.root.clientWidth || SIZES.fallbackWidth;
+  const px = fieldCellSize(S.shapes.map(([, W]) => W), avail, sizes);
+  const L = { idx: sizes.idx, w: px, h: px };
+  const maps = S.shapes.map((_, i) => buildMap(S, i, L, hover));
+  const arrow = () => h("div", { class: "pk-arrow", text: "→" });
+  put(dom.stage, ...maps.flatMap((m, i) => (i ? [arrow(), m.node] : [m.node])));
+  return { px, maps, marks: marker() };
+}
+
+/** The shown cell's field on every map, outlined, and the sentences that size it. */
+function drawField(dom, S, stage, v) {
+  stage.marks.clear();
+  const t = fieldShown(v);
+  S.fields[t].forEach((span, i) => {
+    const { cells, box, wrap } = stage.maps[i];
+    if (!span.length) return void (box.style.display = "none");
+    const [r0, r1, c0, c1] = span;
+    for (let r = r0; r <= r1; r++) for (let c = c0; c <= c1; c++) stage.marks.mark(cells.get(`${r},${c}`), "pk-win");
+    placeBox(box, wrap, cells.get(`${r0},${c0}`), cells.get(`${r1},${c1}`), false);
+  });
+  const W = S.shapes.at(-1)[1];
+  stage.marks.mark(stage.maps.at(-1).cells.get(cellOf(t, W).join(",")), "pk-reader");
+  put(dom.panel, ...S.labels.map((label, i) => h("div", { class: "pk-note", text: `${label}：${S.notes[t][i]}` })),
+    v.pinned && v.hover === null ? h("div", { class: "pk-probe", text: `📌 ${S.pinned}` }) : null);
+  dom.root.dataset.cell = String(t);
+}
+
+/** The field view's one mutable object, and the only code that writes it (as createStore). */
+function createFieldStore(dom) {
+  const state = { S: null, view: null, stage: null };
+  const draw = () => state.stage && drawField(dom, state.S, state.stage, state.view);
+  const hover = (what, cell) => {
+    dispatch(what, Number(cell.dataset.t));
+    if (what === "click") dom.root.focus({ preventScroll: true });
+  };
+  function dispatch(action, value) {
+    if (!state.S) return;
+    const before = state.view;
+    state.view = fieldNext(before, action, value, state.S.shapes.at(-1));
+    if (state.view !== before) draw();
+  }
+  function show(S, cell) {
+    dom.title.textContent = S.title;
+    dom.help.textContent = S.help;
+    Object.assign(state, { S, view: fieldStart(cell, S.shapes.at(-1)[1]), stage: buildFieldStage(dom, S, hover) });
+    draw();
+    requestAnimationFrame(draw); // the outlines are measured once the grids are shown
+  }
+  function resized() {
+    if (!state.stage) return;
+    const avail = dom.stage.clientWidth || SIZES.fallbackWidth;
+    const px = fieldCellSize(state.S.shapes.map(([, W]) => W), avail, cssSizes(dom));
+    if (px !== state.stage.px) state.stage = buildFieldStage(dom, state.S, hover);
+    draw();
+  }
+  return { dispatch, show, resized };
+}
+
+function onFieldKey(e, dispatch) {
+  const action = fieldKey(e.key);
+  if (!action) return;
+  e.preventDefault();
+  e.stopPropagation(); // keep JupyterLab's own shortcuts out of it
+  dispatch(...action);
+}
+
+function renderField({ model, el }) {
+  const dom = fieldSkeleton(el);
+  const store = createFieldStore(dom);
+  dom.root.addEventListener("keydown", (e) => onFieldKey(e, store.dispatch));
+  const onState = latestOnly(() => unpackState(model.get("packed")), (S) => store.show(S, model.get("cell")));
+  const off = listen(model, [["change:packed", onState]]);
+  onState();
+  const resize = new ResizeObserver(() => store.resized());
+  resize.observe(dom.stage);
+  return () => (resize.disconnect(), off());
+}
+
 // ------------------------------------------------------------------------------- the store and the wiring
 
 /** The widget's one mutable object, and the only code that writes it: the scene Python sent (S), the view
@@ -780,7 +949,7 @@ function createStore(parts) {
   return { dispatch, show, resized, ready: () => !!state.stage, stop: () => play(false) };
 }
 
-function render({ model, el }) {
+function renderWindow({ model, el }) {
   const T = model.get("text");
   const dom = skeleton(el, T);
   const act = (action, value) => store.dispatch(action, value);
@@ -804,6 +973,13 @@ function render({ model, el }) {
     resize.disconnect();
     off();
   };
+}
+
+// Each Python class names the view that draws it (`view`; SlidingWindow has none).
+const VIEWS = { window: renderWindow, field: renderField };
+
+function render(args) {
+  return VIEWS[args.model.get("view") || "window"](args);
 }
 
 export default { render };

@@ -94,6 +94,7 @@ def test_render_only_wires_and_every_function_is_small():
     assert {"render", "createStore", "chooseLayout", "toggle", "pair", "drawFrame"} <= sizes.keys(), sizes
     renders = {name: n for name, n in sizes.items() if name.startswith("render") and n > RENDER_MAX}
     assert not renders, f"{renders}: a render only wires; move the work into named helpers"
+    assert {"renderWindow", "renderField"} <= sizes.keys()
     long = {name: n for name, n in sizes.items() if n > FUNCTION_MAX}
     assert not long, f"functions over {FUNCTION_MAX} lines: {long}"
 

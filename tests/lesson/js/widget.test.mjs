@@ -211,3 +211,41 @@ test("latestOnly draws only the newest state when an older one finishes unpackin
   assert.deepEqual(drawn, [1]);
 });
 
+// ------------------------------------------------------------------------------- the receptive-field view
+
+test("field view: hover shows a cell's field, a click pins it, keys move the picked cell", () => {
+  const hw = [5, 5];
+  const start = W.fieldStart([2, 2], 5);
+  assert.deepEqual(start, { cell: 12, hover: null, pinned: false });
+  const hovered = W.fieldNext(start, "enter", 3, hw);
+  assert.equal(W.fieldShown(hovered), 3);
+  assert.equal(W.fieldShown(W.fieldNext(hovered, "leave", undefined, hw)), 12);
+  assert.equal(W.fieldNext(start, "leave", undefined, hw), start); // nothing to redraw
+  const pinned = W.fieldNext(hovered, "click", 3, hw);
+  assert.deepEqual(pinned, { cell: 3, hover: null, pinned: true });
+  assert.equal(W.fieldNext(pinned, "enter", 7, hw), pinned); // a pinned cell stays shown
+  assert.equal(W.fieldNext(pinned, "click", 3, hw).pinned, false); // a second click releases it
+  assert.equal(W.fieldNext(pinned, "click", 8, hw).cell, 8);
+  assert.equal(W.fieldNext(pinned, "unpin", undefined, hw).pinned, false);
+  assert.equal(W.fieldNext(start, "pin", undefined, hw).pinned, true);
+  assert.equal(W.fieldNext(start, "move", [0, 1], hw).cell, 13);
+  assert.equal(W.fieldNext(start, "move", [-1, 0], hw).cell, 7);
+  assert.equal(W.fieldNext({ ...start, cell: 24 }, "move", [1, 1], hw).cell, 24); // stays on the map
+  assert.equal(W.fieldNext({ ...start, cell: 0 }, "move", [0, -1], hw).cell, 0);
+  assert.equal(W.fieldNext({ ...hovered }, "move", [1, 0], hw).hover, null); // the keys take over
+});
+
+test("field view: keys and cell size", () => {
+  assert.deepEqual(W.fieldKey("ArrowDown"), ["move", [1, 0]]);
+  assert.deepEqual(W.fieldKey("Enter"), ["pin", undefined]);
+  assert.deepEqual(W.fieldKey("Escape"), ["unpin", undefined]);
+  assert.equal(W.fieldKey("x"), null);
+  // LeNet's maps: 28, 28, 14, 10, 5 columns
+  const widths = [28, 28, 14, 10, 5];
+  const px = W.fieldCellSize(widths, 1400);
+  const width = widths.reduce((a, n) => a + Math.max(96, W.SIZES.idx + n * px), 0) + 4 * (W.SIZES.arrow + 2 * W.SIZES.gapIn);
+  assert.ok(widths.reduce((a, n) => a + Math.max(96, W.SIZES.idx + n * (px + 1)), 0) + 4 * (W.SIZES.arrow + 2 * W.SIZES.gapIn) > 1400);
+  assert.ok(width <= 1400 && px >= 10, `${px} px, ${width} px wide`);
+  assert.equal(W.fieldCellSize(widths, 300), 6); // too narrow: the smallest cells, the row wraps
+  assert.equal(W.fieldCellSize([3, 2], 2000), W.SIZES.imageMax);
+});
