@@ -1,9 +1,10 @@
-// The sliding-window widget's front end: it only DRAWS and PLAYS the scene Python synced (`packed`: the
-// state as compressed JSON, read by unpackState).
-// No pooling happens here: every number, formula, cell kind, window and sentence comes from poolkit
-// (explain.py via widget.py); `text` holds the catalogue's sentences with {names} this file fills in.
-// The view's state (step, playing, pin...) changes only through nextView, a pure function of the state and
-// an action; the store in render() holds it and is the only code that writes it. Playing sends nothing to
+// The front end of poolkit's widgets: the sliding window (SlidingWindow, renderWindow) and the receptive-field
+// view (FieldView, renderField), one ES module; each only DRAWS the scene Python synced (`packed`: the state
+// as compressed JSON, read by unpackState). No pooling and no geometry happen here: every number, formula,
+// cell kind, window, field and sentence comes from poolkit (explain.py via widget.py, fields.py via
+// field_view.py); `text` holds the catalogue's sentences with {names} this file fills in.
+// A view's state (step, playing, pin...) changes only through a pure table of transitions (nextView,
+// fieldNext); one store per widget holds it and is the only code that writes it. Playing sends nothing to
 // the kernel; only the parameter controls set traits, and Python names them (`controls`).
 // Pure helpers are exported and tested with `node --test` (tests/lesson/js/).
 

@@ -77,3 +77,48 @@ def test_no_pooling_grows_the_field_slowly():
     assert s["shapes"] == [[28, 28], [28, 28], [28, 28]]
     assert s["notes"][14 * 28 + 14][0].startswith("感受野 (receptive field) 9×9")
     assert all(len(f) == 3 for f in s["fields"])
+
+
+@pytest.mark.browser
+def test_in_jupyterlab_hover_and_keys_light_up_pythons_field_on_every_map(tmp_path):
+    """The view in JupyterLab + Chromium: hovering a last-map cell marks exactly Python's field on each map;
+    a click pins it and the arrow keys move it."""
+    from conftest import require_chromium
+    from lab_browser import lab_server, open_notebook, write_notebook
+    from playwright.sync_api import sync_playwright
+
+    chromium = require_chromium()
+    code = ("import poolkit\nfrom torch import nn\n"
+            "net = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.Sigmoid(), nn.AvgPool2d(2, 2),"
+            " nn.Conv2d(6, 16, 5), nn.Sigmoid(), nn.AvgPool2d(2, 2))\n"
+            "poolkit.FieldView(net, (28, 28))")
+    state = field_state(LENET, (28, 28))
+    name = write_notebook(tmp_path, [code])
+
+    def marked(root, t):
+        """Per map, the marked cells are the rectangle Python sent."""
+        for i, span in enumerate(state["fields"][t]):
+            cells = root.locator(f'[data-map="{i}"] .pk-win').all()
+            got = {(int(c.get_attribute("data-r")), int(c.get_attribute("data-c"))) for c in cells}
+            r0, r1, c0, c1 = span
+            assert got == {(r, c) for r in range(r0, r1 + 1) for c in range(c0, c1 + 1)}, (t, i)
+
+    with lab_server(tmp_path, timeout=180) as (base, token), sync_playwright() as p:
+        browser, page, _ = open_notebook(p, f"{base}/lab/tree/{name}?reset&token={token}", 1, chromium,
+                                         timeout=180_000)
+        errors = []
+        page.on("pageerror", lambda err: errors.append(str(err)))
+        root = page.locator(".pk-fieldview")
+        assert root.get_attribute("data-cell") == "12"  # the centre, (2, 2)
+        root.locator('[data-map="4"] .pk-cell[data-r="1"][data-c="3"]').hover()
+        assert root.get_attribute("data-cell") == "8"
+        marked(root, 8)
+        assert "16×16" in root.locator(".pk-panel").inner_text()
+        root.locator('[data-map="4"] .pk-cell[data-r="0"][data-c="0"]').click()
+        page.mouse.move(0, 0)  # a pinned cell stays shown when the mouse leaves
+        root.press("ArrowRight")
+        root.press("ArrowDown")
+        assert root.get_attribute("data-cell") == "6"
+        marked(root, 6)
+        browser.close()
+    assert not errors
