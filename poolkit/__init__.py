@@ -7,6 +7,7 @@
     pool2d_vectorized             the same results without a Python loop (poolkit.vectorized)
     SlidingWindow                 the animated sliding-window widget (poolkit.widget)
     receptive_field               the input rows and columns that can change one cell (poolkit.fields)
+    FieldView                     hover a last-layer cell: its field on every map (poolkit.field_view)
 
 The layers, each importing only those before it: params (parameters, modes, output size, arithmetic
 rules) -> reference and vectorized -> trace -> explain (a trace as a scene, every sentence a learner
@@ -21,7 +22,8 @@ from .reference import pool2d
 from .trace import Cell, Step, trace
 
 # Heavier parts load on first use, so `import poolkit` stays fast and needs no browser bits.
-_LAZY = {"pool2d_vectorized": "vectorized", "SlidingWindow": "widget", "receptive_field": "fields"}
+_LAZY = {"pool2d_vectorized": "vectorized", "SlidingWindow": "widget", "receptive_field": "fields",
+         "FieldView": "field_view"}
 
 __all__ = ["Cell", "PoolingError", "Step", "check_close", "output_shape", "pool2d", "trace", *_LAZY]
 

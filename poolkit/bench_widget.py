@@ -144,7 +144,7 @@ def browser_fps(seconds=3.0):
                 root_el = page.locator(".pk-root").nth(i)
                 root_el.scroll_into_view_if_needed()
                 root_el.locator(".pk-player select").select_option(label="max")
-                root_el.locator('input[aria-label="loop"]').check()
+                root_el.get_by_role("checkbox", name="loop").check()
                 time.sleep(0.5)
                 before = len(sent)
                 root_el.locator(".pk-play").click()

@@ -1,9 +1,12 @@
-// The sliding-window widget's front end: it only DRAWS and PLAYS the scene Python synced (`packed`: the
-// state as compressed JSON, read by unpackState).
-// No pooling happens here: every number, formula, cell kind, window and sentence comes from poolkit
-// (explain.py via widget.py); `text` holds the catalogue's sentences with {names} this file fills in.
-// The current step lives in this view; playing sends nothing to the kernel. Only parameter controls set
-// traits. Pure helpers are exported and tested with `node --test` (tests/lesson/js/).
+// The front end of poolkit's widgets: the sliding window (SlidingWindow, renderWindow) and the receptive-field
+// view (FieldView, renderField), one ES module; each only DRAWS the scene Python synced (`packed`: the state
+// as compressed JSON, read by unpackState). No pooling and no geometry happen here: every number, formula,
+// cell kind, window, field and sentence comes from poolkit (explain.py via widget.py, fields.py via
+// field_view.py); `text` holds the catalogue's sentences with {names} this file fills in.
+// A view's state (step, playing, pin...) changes only through a pure table of transitions (nextView,
+// fieldNext); one store per widget holds it and is the only code that writes it. Playing sends nothing to
+// the kernel; only the parameter controls set traits, and Python names them (`controls`).
+// Pure helpers are exported and tested with `node --test` (tests/lesson/js/).
 
 export const SPEEDS = [0.5, 1, 2, 4, 10, 30, Infinity]; // steps per second; Infinity: every frame
 const DEFAULT_SPEED = 2; // index into SPEEDS: 2 steps per second, slow enough to read each formula
@@ -11,7 +14,6 @@ export const KEYS = {
   " ": "toggle", ArrowRight: "next", ArrowLeft: "back", Home: "first", End: "last",
   "+": "faster", "=": "faster", "-": "slower", l: "loop", L: "loop", Escape: "unpin",
 };
-const PAIRS = [["kernel_size", 1], ["stride", 1], ["padding", 0], ["dilation", 1]];
 const KIND_CLASS = { i: "pk-in", u: "pk-in pk-unread", p: "pk-pad", o: "pk-overhang" };
 const STYLE_CLASS = {
   window: "pk-win", argmax: "pk-argmax", current: "pk-cur", padding: "pk-pad", hole: "pk-hole",
@@ -21,7 +23,7 @@ const STYLE_CLASS = {
 // shown; these are the defaults (and what the unit tests use).
 export const SIZES = {
   idx: 22, arrow: 24, gapIn: 12, gapCh: 28, minFont: 11, readFont: 14, numberMax: 46, minNumberCell: 27,
-  numberGrid: 12, imageMax: 24, imageMin: 14, stackHeight: 700, fallbackWidth: 840,
+  numberGrid: 12, imageMax: 24, imageMin: 14, stackHeight: 700, fallbackWidth: 840, fieldLabel: 96,
 };
 
 // ------------------------------------------------------------------------------- pure helpers (tested)
@@ -51,7 +53,6 @@ export function nextStep(t, n, loop) {
   return loop ? 0 : null;
 }
 
-/** [row, col] of a flat index into an H x W plane. */
 /** The state as widget.py's pack_state sends it (zlib-compressed JSON bytes, a DataView) -> the object; {} for none. */
 export async function unpackState(bytes) {
   if (!bytes || !bytes.byteLength) return {};
@@ -59,6 +60,7 @@ export async function unpackState(bytes) {
   return new Response(stream).json();
 }
 
+/** [row, col] of a flat index into an H x W plane. */
 export const cellOf = (flat, W) => [Math.floor(flat / W), flat % W];
 
 /** The full text of grid cell k (a cell may show a rounded one). */
@@ -147,21 +149,130 @@ export function probeText(S, T, r, c) {
   return fill(T.read_by, { r, c, count: ts.length, where });
 }
 
-/** Channel c's remark at step t: the winner's flat index (modes that pick one), then ties or NaN. */
-export function channelNote(S, T, c, t) {
-  const ch = S.channels[c];
-  const flat = ch.argmax[t];
-  const parts = [];
-  if (flat >= 0) {
-    const [r, col] = cellOf(flat, S.shape[2]);
-    parts.push(fill(T.index, { index: flat, r, W: S.shape[2], c: col }));
-  }
-  if (ch.remarks[t]) parts.push(ch.remarks[t]);
-  return parts.join("; ");
-}
+/** Channel c's remark at step t, as Python wrote it (the winner's index, ties, NaN; '' for none). */
+export const channelNote = (S, c, t) => S.channels[c].remarks[t] || "";
 
 /** The note of step t (Python sends each distinct note once). */
 export const stepNote = (S, t) => (S.note.length ? S.notes[S.note[t]] : S.notes[0] || "");
+
+/** The number of steps (windows) of a scene; 0 for none (an error). */
+export const stepsOf = (S) => (S.out ? S.out[0] * S.out[1] : 0);
+
+/** What a hovered or clicked cell stands for, from its data-* attributes: an output step or an input cell. */
+export const targetOf = (data) => (data.t != null ? { kind: "out", t: Number(data.t) }
+  : { kind: "in", r: Number(data.r), c: Number(data.c) });
+
+const same = (a, b) => !!(a && b && a.kind === b.kind && a.t === b.t && a.r === b.r && a.c === b.c);
+
+// ------------------------------------------------------------------------------- the view's state (tested)
+
+/** The view at the start: step 0, paused, 2 steps/s, nothing pinned or hovered, the input's values. */
+export const VIEW = Object.freeze({
+  t: 0, playing: false, speed: DEFAULT_SPEED, loop: false, pinned: null, hover: null, grad: false,
+});
+
+// A step the learner asks for stops playing and releases a pinned output cell.
+const go = (v, t, n) => ({ ...v, t: clamp(t, n), playing: false, pinned: v.pinned?.kind === "out" ? null : v.pinned });
+
+/** Each action: (view, n steps, value) -> the next view. */
+export const TRANSITIONS = {
+  first: (v, n) => go(v, 0, n),
+  last: (v, n) => go(v, n - 1, n),
+  next: (v, n) => go(v, v.t + 1, n),
+  back: (v, n) => go(v, v.t - 1, n),
+  seek: (v, n, t) => go(v, t, n),
+  tick: (v, n) => {
+    const t = nextStep(v.t, n, v.loop);
+    return t === null ? { ...v, playing: false } : { ...v, t };
+  },
+  toggle: (v, n) => {
+    const from = !v.playing && v.t >= n - 1 ? go(v, 0, n) : v; // at the end: play again from the start
+    return { ...from, pinned: null, playing: !v.playing && n > 1 };
+  },
+  stop: (v) => ({ ...v, playing: false }),
+  speed: (v, n, i) => ({ ...v, speed: clamp(i, SPEEDS.length) }),
+  faster: (v) => ({ ...v, speed: clamp(v.speed + 1, SPEEDS.length) }),
+  slower: (v) => ({ ...v, speed: clamp(v.speed - 1, SPEEDS.length) }),
+  loop: (v, n, on = !v.loop) => ({ ...v, loop: on }),
+  unpin: (v) => ({ ...v, pinned: null }),
+  grad: (v, n, on) => ({ ...v, grad: on }),
+  // hovering an output cell shows its window and pauses; nothing changes while a cell is pinned
+  enter: (v, n, target) => (v.pinned ? v : { ...v, hover: target, playing: target.kind === "out" ? false : v.playing }),
+  leave: (v) => (v.hover ? { ...v, hover: null } : v),
+  // a click pins a cell (pinning an output cell moves the player there); clicking it again releases it
+  click: (v, n, target) => {
+    const pinned = same(v.pinned, target) ? null : target;
+    const t = pinned && pinned.kind === "out" ? pinned.t : v.t;
+    return { ...v, pinned, hover: null, t, playing: pinned ? false : v.playing };
+  },
+  scene: (v, n, first) => ({ ...v, t: clamp(first, n), playing: false, pinned: null, hover: null }),
+};
+
+/** The view after an action (unchanged, the same object, when the action changes nothing). */
+export const nextView = (v, action, value, n) => TRANSITIONS[action](v, n, value);
+
+/** The step whose window is shown: a hovered or pinned output cell's, else the player's. */
+export function focusOf(v) {
+  const focus = v.pinned || v.hover;
+  return { focus, shown: focus && focus.kind === "out" ? focus.t : v.t };
+}
+
+// ------------------------------------------------------------------------------- the receptive-field view (tested)
+// poolkit.FieldView: every map of a net, input first; pick or hover a cell of the last map and its field
+// (Python's [r0, r1, c0, c1] per map, field_view.py) lights up on each map. Same grids, marks and packed state.
+
+export const FIELD_KEYS = {
+  ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1], Enter: "pin", " ": "pin",
+  Escape: "unpin",
+};
+
+/** The field view at the start: Python's cell of the last map (flat), nothing hovered or pinned. */
+export const fieldStart = (cell, W) => ({ cell: cell[0] * W + cell[1], hover: null, pinned: false });
+
+/** Each action of the field view: (view, [H, W] of the last map, value) -> the next view. */
+export const FIELD_TRANSITIONS = {
+  enter: (v, hw, t) => (v.pinned ? v : { ...v, hover: t }),
+  leave: (v) => (v.hover === null ? v : { ...v, hover: null }),
+  click: (v, hw, t) => ({ cell: t, hover: null, pinned: !(v.pinned && v.cell === t) }),
+  move: (v, [H, W], [dr, dc]) => {
+    const [r, c] = cellOf(v.cell, W);
+    return { ...v, hover: null, cell: clamp(r + dr, H) * W + clamp(c + dc, W) };
+  },
+  pin: (v) => ({ ...v, hover: null, pinned: !v.pinned }),
+  unpin: (v) => ({ ...v, pinned: false }),
+};
+
+export const fieldNext = (v, action, value, hw) => FIELD_TRANSITIONS[action](v, hw, value);
+
+/** The last map's cell whose field is shown: the hovered one, else the picked one. */
+export const fieldShown = (v) => (v.hover === null ? v.cell : v.hover);
+
+/** The action of a key in the field view, [action, value], or null. */
+export function fieldKey(key) {
+  const action = FIELD_KEYS[key];
+  if (action == null) return null;
+  return Array.isArray(action) ? ["move", action] : [action, undefined];
+}
+
+/** The cell size (px) that puts every map in one row of avail px: n maps of widths[i] cells, each with an
+ * index column and at least Z.fieldLabel px wide (its label), arrows between (gapIn on each side); the largest from Z.imageMax down to 6 (then the row wraps). */
+export function fieldCellSize(widths, avail, Z = SIZES) {
+  const arrows = (widths.length - 1) * (Z.arrow + 2 * Z.gapIn);
+  const width = (px) => widths.reduce((sum, n) => sum + Math.max(Z.fieldLabel, Z.idx + n * px), arrows);
+  let px = Z.imageMax;
+  while (px > 6 && width(px) > avail) px--;
+  return px;
+}
+
+/** Call use(load()) for the newest call only: a newer state may arrive while one is still unpacking. */
+export function latestOnly(load, use) {
+  let latest = 0;
+  return async () => {
+    const seq = ++latest;
+    const value = await load();
+    if (seq === latest) use(value);
+  };
+}
 
 // ------------------------------------------------------------------------------- DOM building blocks
 
@@ -179,6 +290,34 @@ function h(tag, attrs = {}, ...children) {
 
 function put(node, ...children) {
   node.replaceChildren(...children.filter((c) => c != null));
+}
+
+/** model.on for each [event, handler]; returns the function that takes them off again. */
+function listen(model, handlers) {
+  for (const [event, handler] of handlers) model.on(event, handler);
+  return () => handlers.forEach(([event, handler]) => model.off(event, handler));
+}
+
+/** Classes put on cells for one frame (and output values shown ahead, as a preview), undone by clear(). */
+function marker() {
+  let marked = [];
+  let previewed = [];
+  return {
+    mark(node, cls) {
+      if (node) node.classList.add(cls), marked.push([node, cls]);
+    },
+    preview(cell, text) {
+      cell.textContent = text;
+      this.mark(cell, "pk-preview");
+      previewed.push(cell);
+    },
+    clear(filled) {
+      for (const [node, cls] of marked) node.classList.remove(cls);
+      for (const cell of previewed) if (Number(cell.dataset.t) > filled) cell.textContent = "";
+      marked = [];
+      previewed = [];
+    },
+  };
 }
 
 function skeleton(el, T) {
@@ -205,103 +344,105 @@ function skeleton(el, T) {
   return dom;
 }
 
-/** The parameter controls. Each sets a trait (Python recomputes); all carry data-needs-kernel. */
-function buildControls(ctx) {
-  const { model, T, dom } = ctx;
-  const send = (name, value) => {
-    model.set(name, value);
-    model.save_changes();
-  };
-  const num = (input) => (input.value.trim() === "" ? null : Number(input.value));
-  const field = (name, ...children) => h("label", { class: "pk-field", "data-param": name }, ...children);
-  const needs = { "data-needs-kernel": "" };
-  const inputs = {};
-  for (const [name] of PAIRS) {
-    const [hIn, wIn] = ["height", "width"].map((axis) => h("input", {
-      type: "number", class: "pk-num", "aria-label": `${name} ${axis}`, title: T[axis], ...needs }));
-    const onChange = () => {
-      // An empty stride means PyTorch's default (= kernel_size): fill it from the placeholder.
-      const value = (input) => num(input) ?? (input.placeholder ? Number(input.placeholder) : null);
-      send(name, [value(hIn), value(wIn)]);
+// ------------------------------------------------------------------------------- parameter controls
+
+const NEEDS_KERNEL = { "data-needs-kernel": "" };
+const number = (input) => (input.value.trim() === "" ? null : Number(input.value));
+const labelled = (c, ...children) => h("label", { class: "pk-field", "data-param": c.name }, ...children);
+
+/** Each kind of control Python names (widget.py's CONTROL): (row, T, modes) -> its label node, its inputs,
+ * read() the value to send, show(value, get) to display a trait's value. */
+const CONTROL = {
+  pair(c, T) {
+    const inputs = ["height", "width"].map((axis) => h("input", {
+      type: "number", class: "pk-num", "aria-label": `${c.label} ${T[axis]}`, title: T[axis], ...NEEDS_KERNEL }));
+    const node = labelled(c, h("span", { text: c.label }), inputs[0], h("span", { class: "pk-times", text: "×" }),
+      inputs[1]);
+    // an empty field is PyTorch's default (stride: the kernel_size), shown as the placeholder
+    const read = () => inputs.map((input) => number(input) ?? (input.placeholder ? Number(input.placeholder) : null));
+    const show = (value, get) => {
+      const empty = value == null && !!c.empty_from;
+      const values = empty ? ["", ""] : pair(value, c.default);
+      const hints = empty ? pair(get(c.empty_from), "").map((k) => (Number.isInteger(k) ? String(k) : "")) : ["", ""];
+      inputs.forEach((input, k) => Object.assign(input, { value: values[k] ?? "", placeholder: hints[k] }));
+      if (empty) for (const input of inputs) input.title = c.empty_tip;
     };
-    for (const input of [hIn, wIn]) input.addEventListener("change", onChange);
-    inputs[name] = [hIn, wIn];
-    dom.controls.append(field(name, h("span", { text: T[name] }), hIn, h("span", { class: "pk-times", text: "×" }), wIn));
+    return { node, inputs, read, show };
+  },
+  check(c) {
+    const input = h("input", { type: "checkbox", ...NEEDS_KERNEL });
+    return { node: labelled(c, input, h("span", { text: c.label })), inputs: [input], read: () => input.checked,
+      show: (value) => (input.checked = !!value) };
+  },
+  menu(c, T, modes) {
+    const input = h("select", NEEDS_KERNEL, ...modes.map(([value, text]) => h("option", { value, text })));
+    return { node: labelled(c, h("span", { text: c.label }), input), inputs: [input], read: () => input.value,
+      show: (value) => (input.value = value) };
+  },
+  number(c) {
+    const input = h("input", { type: "number", class: "pk-num", placeholder: "None", ...NEEDS_KERNEL });
+    return { node: labelled(c, h("span", { text: c.label }), input), inputs: [input], read: () => number(input),
+      show: (value) => (input.value = value == null ? "" : value) };
+  },
+};
+
+/** The parameter controls, one per row of Python's `controls`. Each sets its trait (Python recomputes). */
+function buildControls(model, T, dom) {
+  const send = (name, value) => (model.set(name, value), model.save_changes());
+  const modes = model.get("modes");
+  const controls = model.get("controls").map((c) => ({ ...c, ...CONTROL[c.kind](c, T, modes) }));
+  for (const c of controls) {
+    for (const input of c.inputs) input.addEventListener("change", () => send(c.name, c.read()));
+    if (c.dividing_only) c.node.classList.add("pk-avg-only"), c.node.setAttribute("title", c.tip);
   }
-  inputs.mode = h("select", { "aria-label": "mode", ...needs },
-    ...model.get("modes").map(([value, text]) => h("option", { value, text })));
-  inputs.mode.addEventListener("change", () => send("mode", inputs.mode.value));
-  dom.controls.prepend(field("mode", h("span", { text: T.mode }), inputs.mode));
-  inputs.ceil_mode = h("input", { type: "checkbox", "aria-label": "ceil_mode", ...needs });
-  inputs.ceil_mode.addEventListener("change", () => send("ceil_mode", inputs.ceil_mode.checked));
-  dom.controls.append(field("ceil_mode", inputs.ceil_mode, h("span", { text: "ceil_mode" })));
-  inputs.count_include_pad = h("input", { type: "checkbox", "aria-label": "count_include_pad", ...needs });
-  inputs.count_include_pad.addEventListener("change", () => send("count_include_pad", inputs.count_include_pad.checked));
-  inputs.divisor_override = h("input", { type: "number", class: "pk-num", placeholder: "None", "aria-label": "divisor_override", ...needs });
-  inputs.divisor_override.addEventListener("change", () => send("divisor_override", num(inputs.divisor_override)));
-  const avgOnly = [field("count_include_pad", inputs.count_include_pad, h("span", { text: "count_include_pad" })),
-    field("divisor_override", h("span", { text: "divisor_override" }), inputs.divisor_override)];
-  for (const node of avgOnly) node.classList.add("pk-avg-only"), node.setAttribute("title", T.avg_only);
-  const initial = Object.fromEntries(ctx.params.map((k) => [k, model.get(k)]));
-  const reset = h("button", { class: "pk-btn pk-reset", title: T.reset_tip, text: T.reset, ...needs });
-  reset.addEventListener("click", () => {
-    for (const [k, v] of Object.entries(initial)) model.set(k, v);
-    model.save_changes();
-  });
-  dom.controls.append(...avgOnly, reset);
-  return { inputs, avgOnly };
+  const initial = controls.map((c) => [c.name, model.get(c.name)]);
+  const reset = () => (initial.forEach(([name, value]) => model.set(name, value)), model.save_changes());
+  dom.controls.append(...controls.map((c) => c.node),
+    h("button", { class: "pk-btn pk-reset", title: T.reset_tip, text: T.reset, onclick: reset, ...NEEDS_KERNEL }));
+  return controls;
 }
 
 /** Show the traits' current values in the controls (a reset or Python may change them). */
-function syncControls(ctx) {
-  const { model, T } = ctx;
-  const { inputs, avgOnly } = ctx.controls;
-  const kernel = pair(model.get("kernel_size"), 2);
-  for (const [name, fallback] of PAIRS) {
-    const value = model.get(name);
-    const [hIn, wIn] = inputs[name];
-    const empty = name === "stride" && value == null;
-    const [a, b] = empty ? ["", ""] : pair(value, fallback);
-    hIn.value = a ?? "";
-    wIn.value = b ?? "";
-    // an empty stride shows PyTorch's default (= kernel_size) as a placeholder
-    [hIn.placeholder, wIn.placeholder] = empty ? kernel.map((k) => (Number.isInteger(k) ? String(k) : "")) : ["", ""];
-    if (empty) hIn.title = wIn.title = T.stride_default;
+function syncControls(model, controls) {
+  const get = (name) => model.get(name);
+  const menu = controls.find((c) => c.kind === "menu");
+  const mode = model.get("modes").find(([name]) => name === get(menu.name));
+  for (const c of controls) {
+    c.show(get(c.name), get);
+    // fields only some modes use (Python's mode table says which) are dimmed for the others
+    if (c.dividing_only) c.node.classList.toggle("pk-dim", !(mode && mode[2]));
   }
-  inputs.mode.value = model.get("mode");
-  inputs.ceil_mode.checked = !!model.get("ceil_mode");
-  inputs.count_include_pad.checked = !!model.get("count_include_pad");
-  const d = model.get("divisor_override");
-  inputs.divisor_override.value = d == null ? "" : d;
-  // fields only some modes use (Python's mode table says which) are dimmed for the others
-  const mode = model.get("modes").find(([name]) => name === model.get("mode"));
-  for (const node of avgOnly) node.classList.toggle("pk-dim", !(mode && mode[2]));
 }
 
-/** The player: buttons, scrubber, counter, speed, loop, gradient view. None of them needs a kernel. */
-function buildPlayer(ctx, act) {
-  const { T, dom, view } = ctx;
-  const btn = (text, label, action, cls = "") => h("button", {
-    class: `pk-btn ${cls}`, title: label, "aria-label": label, text,
-    onclick: () => {
-      act(action);
-      dom.root.focus({ preventScroll: true });
-    },
+/** On a page without a kernel (a static site) the parameter controls are off and a note says why. */
+function withoutKernel(dom, T, static_) {
+  dom.root.classList.toggle("pk-static", static_);
+  if (!static_) return;
+  for (const node of dom.controls.querySelectorAll("[data-needs-kernel]")) node.disabled = true;
+  dom.noKernel.textContent = T.no_kernel;
+}
+
+// ------------------------------------------------------------------------------- the player
+
+/** The player: buttons, scrubber, counter, speed, loop, gradient view. None of them needs a kernel.
+ * A button showing a word is named by it; one showing a symbol (◀) by what it does. */
+function buildPlayer(T, dom, act) {
+  const btn = (text, tip, action, cls = "", label = tip) => h("button", {
+    class: `pk-btn ${cls}`, title: tip, "aria-label": label, text,
+    onclick: () => (act(action), dom.root.focus({ preventScroll: true })),
   });
   const p = {
     first: btn("|◀", T.first_tip, "first"), back: btn("◀", T.back_tip, "back"),
-    play: btn(T.play, T.play_tip, "toggle", "pk-play"), next: btn("▶", T.next_tip, "next"),
+    play: btn(T.play, T.play_tip, "toggle", "pk-play", null), next: btn("▶", T.next_tip, "next"),
     last: btn("▶|", T.last_tip, "last"),
     slider: h("input", { type: "range", class: "pk-slider", min: "0", value: "0", "aria-label": "step" }),
     counter: h("span", { class: "pk-counter" }),
-    speed: h("select", { "aria-label": "speed", title: T.speed_tip },
-      ...SPEEDS.map((rate, i) => h("option", { value: String(i), text: speedLabel(rate) }))),
-    loop: h("input", { type: "checkbox", "aria-label": "loop" }),
-    grad: h("input", { type: "checkbox", "aria-label": "gradient" }),
+    speed: h("select", { title: T.speed_tip }, ...SPEEDS.map((rate, i) => h("option", { value: String(i), text: speedLabel(rate) }))),
+    loop: h("input", { type: "checkbox" }), grad: h("input", { type: "checkbox" }),
   };
   p.slider.addEventListener("input", () => act("seek", Number(p.slider.value)));
   p.speed.addEventListener("change", () => act("speed", Number(p.speed.value)));
-  p.loop.addEventListener("change", () => (view.loop = p.loop.checked));
+  p.loop.addEventListener("change", () => act("loop", p.loop.checked));
   p.grad.addEventListener("change", () => act("grad", p.grad.checked));
   dom.player.append(p.first, p.back, p.play, p.next, p.last, p.slider, p.counter,
     h("label", { class: "pk-field" }, h("span", { text: T.speed }), p.speed),
@@ -310,10 +451,63 @@ function buildPlayer(ctx, act) {
   return p;
 }
 
+/** The play loop: step() every 1/rate() s on animation frames, while on. */
+function playTimer(rate, step) {
+  let raf = 0;
+  let last = 0;
+  let running = false;
+  const tick = (now) => {
+    if (!running) return;
+    if (now - last >= 1000 / rate() - 1) (last = now), step();
+    if (running) raf = requestAnimationFrame(tick);
+  };
+  return (on) => {
+    if (on === running) return;
+    running = on;
+    cancelAnimationFrame(raf);
+    if (on) (last = performance.now()), (raf = requestAnimationFrame(tick));
+  };
+}
+
+/** The player's controls as the view says: play or pause, speed, loop, gradient. */
+function showView({ T, dom, player }, v, play) {
+  play(v.playing);
+  player.play.textContent = v.playing ? T.pause : T.play;
+  dom.root.dataset.playing = v.playing ? "1" : "0";
+  player.speed.value = String(v.speed);
+  dom.root.classList.toggle("pk-fast", SPEEDS[v.speed] > 4);
+  player.loop.checked = v.loop;
+  player.grad.checked = v.grad;
+}
+
+function drawPlayer({ dom, player }, view, shown, n) {
+  player.slider.value = String(view.t);
+  player.counter.textContent = `${view.t + 1} / ${n}`;
+  const frames = String(Number(dom.root.dataset.frames || 0) + 1);
+  Object.assign(dom.root.dataset, { step: String(view.t), shown: String(shown), frames });
+  for (const b of [player.first, player.back]) b.disabled = view.t === 0;
+  for (const b of [player.next, player.last]) b.disabled = view.t === n - 1;
+}
+
+function onKey(e, ready, act) {
+  if (["INPUT", "SELECT", "TEXTAREA"].includes(e.target.tagName) && e.target.type !== "range") {
+    // typing in a field is for the field: not a notebook shortcut (digits would change the cell type)
+    e.stopPropagation();
+    if (e.key === "Enter") e.target.blur(); // commit the number (fires "change")
+    return;
+  }
+  const action = keyAction(e.key);
+  if (!action || !ready()) return;
+  e.preventDefault();
+  e.stopPropagation(); // keep JupyterLab's own shortcuts (run cell, move cell...) out of it
+  act(action);
+}
+
+// ------------------------------------------------------------------------------- layout and grids
+
 /** px widths the layout needs that only the browser knows: titles and the widest number, in the
  * widget's own font. */
-function measured(ctx) {
-  const { S, view, dom } = ctx;
+function measured(S, grad, dom) {
   const family = getComputedStyle(dom.root).fontFamily || "sans-serif";
   const ctx2d = document.createElement("canvas").getContext("2d");
   const width = (font) => (text) => {
@@ -322,26 +516,28 @@ function measured(ctx) {
   };
   const title = width("600 13px");
   const titles = [0, 1].map((k) => Math.ceil(Math.max(...S.labels.map((l) => title(l[k])))) + 6);
-  const number = width("700 10px");
+  const text = width("700 10px");
   const seen = new Set(["00"]);
   for (const ch of S.channels)
-    for (const grid of [view.grad ? ch.grad : ch.input, ch.output]) for (const v of grid.text) seen.add(minus(v));
-  return { inTitle: titles[0], outTitle: titles[1], text10: Math.max(...[...seen].map(number)) };
+    for (const grid of [grad ? ch.grad : ch.input, ch.output]) for (const v of grid.text) seen.add(minus(v));
+  return { inTitle: titles[0], outTitle: titles[1], text10: Math.max(...[...seen].map(text)) };
 }
 
-function layoutFor(ctx) {
-  const { S, dom } = ctx;
-  const m = measured(ctx);
+/** widget.css's layout sizes (--pk-idx ...), SIZES where it sets none. */
+function cssSizes(dom) {
   const css = getComputedStyle(dom.root);
   const px = (name, fallback) => parseFloat(css.getPropertyValue(name)) || fallback;
-  ctx.sizes = { ...SIZES, idx: px("--pk-idx", SIZES.idx), arrow: px("--pk-arrow", SIZES.arrow),
+  return { ...SIZES, idx: px("--pk-idx", SIZES.idx), arrow: px("--pk-arrow", SIZES.arrow),
     gapIn: px("--pk-gap-in", SIZES.gapIn), gapCh: px("--pk-gap-ch", SIZES.gapCh) };
-  return {
-    ...chooseLayout({
-      avail: dom.stage.clientWidth || dom.root.clientWidth || SIZES.fallbackWidth, C: S.shape[0],
-      rows: S.rows[1] - S.rows[0] + 1, cols: S.cols[1] - S.cols[0] + 1, orows: S.out[0], ocols: S.out[1], ...m,
-    }, ctx.sizes), ...m, idx: ctx.sizes.idx, arrow: ctx.sizes.arrow,
-  };
+}
+
+function layoutFor(S, grad, dom) {
+  const m = measured(S, grad, dom);
+  const sizes = cssSizes(dom);
+  const avail = dom.stage.clientWidth || dom.root.clientWidth || SIZES.fallbackWidth;
+  const g = { avail, C: S.shape[0], rows: S.rows[1] - S.rows[0] + 1, cols: S.cols[1] - S.cols[0] + 1,
+    orows: S.out[0], ocols: S.out[1], ...m };
+  return { ...chooseLayout(g, sizes), ...m, idx: sizes.idx, arrow: sizes.arrow };
 }
 
 function paintCell(cell, grid, k, tip, T) {
@@ -354,34 +550,34 @@ function paintCell(cell, grid, k, tip, T) {
   else cell.style.setProperty("--shade", grid.shade[k] / 100);
 }
 
+/** An empty grid of columns c0..c1 with its column indices (every 4th for an image). */
 function gridNode(cls, c0, c1, L, image, label) {
   const grid = h("div", { class: `pk-grid ${cls}` });
   grid.style.gridTemplateColumns = `${L.idx}px repeat(${c1 - c0 + 1}, ${L.w}px)`;
   grid.style.setProperty("--cw", `${L.w}px`);
   grid.style.setProperty("--ch", `${L.h}px`);
   grid.append(h("div", { class: "pk-idx" }));
-  const shown = (i) => !image || i % 4 === 0; // an image gets every 4th index only
+  const shown = (i) => !image || i % 4 === 0;
   for (let col = c0; col <= c1; col++)
     grid.append(h("div", { class: "pk-idx pk-idx-col", text: label(col) && shown(col) ? col : "" }));
   return { grid, shown };
 }
 
 /** The input area of channel c: padding ring, overhang and input cells, keyed "r,c". */
-function buildInput(ctx, c, L) {
-  const { S, T, view } = ctx;
+function buildInput(S, T, c, L, { grad, image }) {
   const [, H, W] = S.shape;
-  const { grid, shown } = gridNode("pk-grid-in", S.cols[0], S.cols[1], L, view.image, (col) => col >= 0 && col < W);
+  const { grid, shown } = gridNode("pk-grid-in", S.cols[0], S.cols[1], L, image, (col) => col >= 0 && col < W);
   const cells = new Map();
-  const source = view.grad ? S.channels[c].grad : S.channels[c].input;
+  const source = grad ? S.channels[c].grad : S.channels[c].input;
   for (let r = S.rows[0]; r <= S.rows[1]; r++) {
     grid.append(h("div", { class: "pk-idx pk-idx-row", text: r >= 0 && r < H && shown(r) ? r : "" }));
     for (let col = S.cols[0]; col <= S.cols[1]; col++) {
       const kind = kindAt(S, r, col);
       const cell = h("div", { class: `pk-cell ${KIND_CLASS[kind]}`, "data-r": r, "data-c": col });
       if (kind === "i" || kind === "u") {
-        paintCell(cell, source, r * W + col, `${view.grad ? "∂ΣY/∂" : ""}X[${r}, ${col}] = `, T);
+        paintCell(cell, source, r * W + col, `${grad ? "∂ΣY/∂" : ""}X[${r}, ${col}] = `, T);
         if (kind === "u") cell.title += T.tip_unread;
-        cell.classList.toggle("pk-zero", view.grad && fullText(source, r * W + col) === "0");
+        cell.classList.toggle("pk-zero", grad && fullText(source, r * W + col) === "0");
       } else if (kind === "p") {
         cell.textContent = S.pad;
         cell.title = fill(T.tip_padding, { pad: S.pad });
@@ -394,12 +590,11 @@ function buildInput(ctx, c, L) {
 }
 
 /** The output grid of a channel: one cell per step, row-major. */
-function buildOutput(ctx, L) {
-  const { S, view } = ctx;
-  const { grid } = gridNode("pk-grid-out", 0, S.out[1] - 1, L, view.image, () => true);
+function buildOutput(S, L, image) {
+  const { grid } = gridNode("pk-grid-out", 0, S.out[1] - 1, L, image, () => true);
   const cells = [];
   for (let i = 0; i < S.out[0]; i++) {
-    grid.append(h("div", { class: "pk-idx pk-idx-row", text: !view.image || i % 4 === 0 ? i : "" }));
+    grid.append(h("div", { class: "pk-idx pk-idx-row", text: !image || i % 4 === 0 ? i : "" }));
     for (let j = 0; j < S.out[1]; j++) {
       const cell = h("div", { class: "pk-cell pk-pending", "data-i": i, "data-j": j, "data-t": i * S.out[1] + j });
       cells.push(cell);
@@ -409,35 +604,56 @@ function buildOutput(ctx, L) {
   return { grid, cells };
 }
 
-/** Lay the channels out on the stage for layout L; returns per channel its cells and window boxes. */
-function buildStage(ctx, L, hover) {
-  const { S, dom } = ctx;
+/** hover(what, cell) on entering, leaving and clicking each cell. */
+function hoverable(cells, hover) {
+  for (const cell of cells)
+    for (const [event, what] of [["mouseenter", "enter"], ["mouseleave", "leave"], ["click", "click"]])
+      cell.addEventListener(event, () => hover(what, cell));
+}
+
+/** One channel: its input, an arrow and its output, each under its label; returns its cells and boxes. */
+function buildChannel(S, T, c, L, look, hover) {
   const stack = L.arrange === "stack";
-  dom.stage.replaceChildren();
+  const gridWidth = (n) => L.idx + n * L.w;
+  const input = buildInput(S, T, c, L, look);
+  const out = buildOutput(S, L, look.image);
+  const [box, outBox] = [h("div", { class: "pk-window" }), h("div", { class: "pk-window pk-window-out" })];
+  const inWrap = h("div", { class: "pk-gridwrap" }, input.grid, box);
+  const outWrap = h("div", { class: "pk-gridwrap" }, out.grid, outBox);
+  const inWidth = Math.max(L.inTitle, stack ? L.outTitle : 0, gridWidth(S.cols[1] - S.cols[0] + 1));
+  const outWidth = stack ? inWidth : Math.max(L.outTitle, gridWidth(S.out[1]));
+  const column = (width, label, wrap) => h("div", { class: "pk-col", style: `width:${width}px` },
+    h("div", { class: "pk-label", text: label }), wrap);
+  const arrow = h("div", { class: "pk-arrow", text: stack ? "↓" : "→" });
+  if (stack) arrow.style.paddingLeft = `${L.idx + (S.out[1] * L.w) / 2 - L.arrow / 2}px`;
+  const node = h("div", { class: `pk-channel${stack ? " pk-stack" : ""}`, "data-channel": c },
+    column(inWidth, S.labels[c][0], inWrap), arrow, column(outWidth, S.labels[c][1], outWrap));
+  hoverable([...input.cells.values(), ...out.cells], hover);
+  return { node, input: input.cells, out: out.cells, box, outBox, inWrap, outWrap };
+}
+
+/** Lay the channels out on the stage for layout L; returns per channel its cells and window boxes. */
+function buildStage(dom, S, T, L, look, hover) {
   dom.stage.style.gridTemplateColumns = `repeat(${L.n}, max-content)`;
   dom.stage.dataset.arrange = `${L.arrange} ${L.n}`;
-  const gridWidth = (n) => L.idx + n * L.w;
-  return S.channels.map((_, c) => {
-    const input = buildInput(ctx, c, L);
-    const out = buildOutput(ctx, L);
-    const box = h("div", { class: "pk-window" });
-    const outBox = h("div", { class: "pk-window pk-window-out" });
-    const inWrap = h("div", { class: "pk-gridwrap" }, input.grid, box);
-    const outWrap = h("div", { class: "pk-gridwrap" }, out.grid, outBox);
-    const inWidth = Math.max(L.inTitle, stack ? L.outTitle : 0, gridWidth(S.cols[1] - S.cols[0] + 1));
-    const inCol = h("div", { class: "pk-col", style: `width:${inWidth}px` }, h("div", { class: "pk-label", text: S.labels[c][0] }), inWrap);
-    const outCol = h("div", { class: "pk-col", style: `width:${stack ? inWidth : Math.max(L.outTitle, gridWidth(S.out[1]))}px` },
-      h("div", { class: "pk-label", text: S.labels[c][1] }), outWrap);
-    const arrow = h("div", { class: "pk-arrow", text: stack ? "↓" : "→" });
-    if (stack) arrow.style.paddingLeft = `${L.idx + (S.out[1] * L.w) / 2 - L.arrow / 2}px`;
-    dom.stage.append(h("div", { class: `pk-channel${stack ? " pk-stack" : ""}`, "data-channel": c }, inCol, arrow, outCol));
-    for (const cell of [...input.cells.values(), ...out.cells]) {
-      cell.addEventListener("mouseenter", () => hover("enter", cell));
-      cell.addEventListener("mouseleave", () => hover("leave", cell));
-      cell.addEventListener("click", () => hover("click", cell));
-    }
-    return { input: input.cells, out: out.cells, box, outBox, inWrap, outWrap };
-  });
+  const grids = S.channels.map((_, c) => buildChannel(S, T, c, L, look, hover));
+  put(dom.stage, ...grids.map((g) => g.node));
+  return grids;
+}
+
+/** Choose the layout for the width there is and build the grids: the stage frames are drawn on. Its
+ * `filled` and `marks` are what the last frame drew (written only by drawFrame and fillOutputs). */
+function layOut({ T, dom, player }, S, view, hover) {
+  const L = layoutFor(S, view.grad, dom);
+  const look = { grad: view.grad, image: L.font === 0 };
+  // a big input (e.g. a 32x32 photo) is drawn as an image: numbers only in the formula and on hover
+  dom.root.classList.toggle("pk-image", look.image);
+  dom.root.classList.toggle("pk-dilated", !!S.dilated);
+  dom.root.classList.toggle("pk-grad", view.grad);
+  dom.root.style.setProperty("--font", `${L.font || 10}px`);
+  shadeLegend(dom, T, S, look);
+  player.slider.max = String(stepsOf(S) - 1);
+  return { layout: L, image: look.image, grids: buildStage(dom, S, T, L, look, hover), filled: -1, marks: marker() };
 }
 
 function placeBox(box, wrap, a, b, outside) {
@@ -452,96 +668,81 @@ function placeBox(box, wrap, a, b, outside) {
     width: `${q.right - p.left + 2 * out}px`, height: `${q.bottom - p.top + 2 * out}px`, display: "block" });
 }
 
+// ------------------------------------------------------------------------------- drawing a frame
+
 /** Output cells 0..upTo show their value (the output fills in as the window moves). */
-function fillOutputs(ctx, upTo) {
-  const { S, T, view } = ctx;
-  for (let c = 0; c < ctx.grids.length; c++) {
+function fillOutputs(S, T, stage, upTo) {
+  stage.grids.forEach((g, c) => {
     const grid = S.channels[c].output;
-    for (let t = Math.min(view.filled, upTo) + 1; t <= Math.max(view.filled, upTo); t++) {
-      const cell = ctx.grids[c].out[t];
+    for (let t = Math.min(stage.filled, upTo) + 1; t <= Math.max(stage.filled, upTo); t++) {
+      const cell = g.out[t];
       const [i, j] = cellOf(t, S.out[1]);
+      cell.classList.toggle("pk-pending", t > upTo);
       if (t <= upTo) {
         paintCell(cell, grid, t, `Y[${i}, ${j}] = `, T);
         cell.dataset.value = fullText(grid, t);
-        cell.classList.remove("pk-pending");
       } else {
         cell.textContent = "";
         delete cell.dataset.value;
         cell.title = fill(T.pending, { i, j });
-        cell.classList.add("pk-pending");
       }
     }
-  }
-  view.filled = upTo;
+  });
+  stage.filled = upTo;
 }
 
 /** Mark step `shown`'s window in every channel: its cells, the holes between them, outline, winner. */
-function markWindow(ctx, shown, mark) {
-  const { S, view } = ctx;
+function markWindow(S, stage, shown, t) {
+  const { marks } = stage;
   const cells = windowCells(S, shown);
   const [i, j] = cellOf(shown, S.out[1]);
   const [rs, cs] = [S.win_rows[i], S.win_cols[j]];
   const taps = new Set(cells.map(([r, c]) => `${r},${c}`));
-  ctx.grids.forEach((g, c) => {
-    for (const [r, cc] of cells) mark(g.input.get(`${r},${cc}`), "pk-win");
+  stage.grids.forEach((g, c) => {
+    for (const [r, cc] of cells) marks.mark(g.input.get(`${r},${cc}`), "pk-win");
     if (S.dilated)
-      for (let r = rs[0]; r <= rs[rs.length - 1]; r++)
-        for (let cc = cs[0]; cc <= cs[cs.length - 1]; cc++) if (!taps.has(`${r},${cc}`)) mark(g.input.get(`${r},${cc}`), "pk-hole");
-    placeBox(g.box, g.inWrap, g.input.get(`${rs[0]},${cs[0]}`), g.input.get(`${rs[rs.length - 1]},${cs[cs.length - 1]}`), view.image);
+      for (let r = rs[0]; r <= rs.at(-1); r++)
+        for (let cc = cs[0]; cc <= cs.at(-1); cc++) if (!taps.has(`${r},${cc}`)) marks.mark(g.input.get(`${r},${cc}`), "pk-hole");
+    placeBox(g.box, g.inWrap, g.input.get(`${rs[0]},${cs[0]}`), g.input.get(`${rs.at(-1)},${cs.at(-1)}`), stage.image);
     const flat = S.channels[c].argmax[shown];
-    if (flat >= 0) mark(g.input.get(cellOf(flat, S.shape[2]).join(",")), "pk-argmax");
+    if (flat >= 0) marks.mark(g.input.get(cellOf(flat, S.shape[2]).join(",")), "pk-argmax");
     const outCell = g.out[shown];
-    mark(outCell, "pk-cur");
+    marks.mark(outCell, "pk-cur");
     placeBox(g.outBox, g.outWrap, outCell, outCell, false);
-    if (shown > view.t) {
-      // previewing a cell the player has not reached yet: show its value until the preview ends
-      outCell.textContent = minus(S.channels[c].output.text[shown]);
-      mark(outCell, "pk-preview");
-      view.previewed.push(outCell);
-    }
+    // previewing a cell the player has not reached yet: show its value until the preview ends
+    if (shown > t) marks.preview(outCell, minus(S.channels[c].output.text[shown]));
   });
 }
 
-/** One frame: the window of the shown step, the output filled to the player's step, the words. */
-function drawFrame(ctx) {
-  const { S, T, view, dom, player } = ctx;
-  if (!S.channels) return;
-  for (const [node, cls] of view.marked) node.classList.remove(cls);
-  view.marked = [];
-  for (const cell of view.previewed) if (Number(cell.dataset.t) > view.filled) cell.textContent = "";
-  view.previewed = [];
-  const mark = (node, cls) => node && (node.classList.add(cls), view.marked.push([node, cls]));
-  const focus = view.pinned || view.hover;
-  const shown = focus && focus.kind === "out" ? focus.t : view.t;
-  const n = S.out[0] * S.out[1];
-  fillOutputs(ctx, view.t);
-  markWindow(ctx, shown, mark);
-  dom.probe.textContent = "";
-  if (focus && focus.kind === "in") {
-    const key = `${focus.r},${focus.c}`;
-    for (const g of ctx.grids) {
-      mark(g.input.get(key), "pk-probe-cell");
-      for (const t of readersOf(S, focus.r, focus.c)) mark(g.out[t], "pk-reader");
-    }
-    dom.probe.textContent = probeText(S, T, focus.r, focus.c) + (view.pinned ? `  📌 ${T.pinned}` : "");
+/** A probed input cell in every channel, and the outputs that read it; returns the probe line. */
+function markProbe(S, T, stage, focus) {
+  for (const g of stage.grids) {
+    stage.marks.mark(g.input.get(`${focus.r},${focus.c}`), "pk-probe-cell");
+    for (const t of readersOf(S, focus.r, focus.c)) stage.marks.mark(g.out[t], "pk-reader");
   }
-  drawWords(ctx, shown, focus);
-  player.slider.value = String(view.t);
-  player.counter.textContent = `${view.t + 1} / ${n}`;
-  Object.assign(dom.root.dataset, { step: String(view.t), shown: String(shown), frames: String(++view.frames) });
-  for (const b of [player.first, player.back]) b.disabled = view.t === 0;
-  for (const b of [player.next, player.last]) b.disabled = view.t === n - 1;
+  return probeText(S, T, focus.r, focus.c);
 }
 
-function drawWords(ctx, shown, focus) {
-  const { S, T, view, dom } = ctx;
-  const n = S.out[0] * S.out[1];
+/** One frame: the window of the shown step, the output filled to the player's step, the words. */
+function drawFrame(parts, S, stage, view) {
+  const { T, dom } = parts;
+  stage.marks.clear(stage.filled);
+  const { focus, shown } = focusOf(view);
+  fillOutputs(S, T, stage, view.t);
+  markWindow(S, stage, shown, view.t);
+  const pin = view.pinned ? `  📌 ${T.pinned}` : "";
+  dom.probe.textContent = focus && focus.kind === "in" ? markProbe(S, T, stage, focus) + pin : "";
+  drawWords(dom, T, S, view, shown, focus);
+  drawPlayer(parts, view, shown, stepsOf(S));
+}
+
+function drawWords(dom, T, S, view, shown, focus) {
   const [i, j] = cellOf(shown, S.out[1]);
-  dom.stepLine.textContent = `${fill(T.step, { t: shown + 1, n })} ${fill(T.step_output, { i, j })}`
+  dom.stepLine.textContent = `${fill(T.step, { t: shown + 1, n: stepsOf(S) })} ${fill(T.step_output, { i, j })}`
     + (view.pinned && view.pinned.kind === "out" ? `  📌 ${T.pinned}` : "")
     + (focus && focus.kind === "out" && !view.pinned ? `  ${T.preview}` : "");
   put(dom.formulas, ...S.channels.map((ch, c) => {
-    const note = channelNote(S, T, c, shown);
+    const note = channelNote(S, c, shown);
     return h("div", { class: "pk-formula" },
       S.channels.length > 1 ? h("span", { class: "pk-chname", text: `${S.names[c]}: ` }) : null,
       h("span", { class: "pk-math", text: `Y[${i}, ${j}] = ${minus(ch.formula[shown])}` }),
@@ -550,23 +751,22 @@ function drawWords(ctx, shown, focus) {
   dom.note.textContent = [stepNote(S, shown), view.grad ? S.grad_note : ""].filter(Boolean).join("  ·  ");
 }
 
+// ------------------------------------------------------------------------------- words that change with the state
+
 function swatch(cls, label) {
   return h("span", { class: "pk-key" }, h("span", { class: `pk-cell pk-swatch ${cls}` }), label);
 }
 
-function shadeLegend(ctx) {
-  // what the background of an input/output cell means (its brightness comes from Python's shades)
-  const { S, T, view } = ctx;
-  const key = view.grad ? "grad_range" : "range";
-  const range = S.channels.length > 1 ? T.shade_each : S.channels[0][key].join(" … ");
-  const [ramp, template] = view.grad ? ["pk-ramp-grad", T.shade_grad] : view.image ? ["pk-ramp-image", T.shade_image]
+/** What the background of an input/output cell means (its brightness comes from Python's shades). */
+function shadeLegend(dom, T, S, { grad, image }) {
+  const range = S.channels.length > 1 ? T.shade_each : S.channels[0][grad ? "grad_range" : "range"].join(" … ");
+  const [ramp, template] = grad ? ["pk-ramp-grad", T.shade_grad] : image ? ["pk-ramp-image", T.shade_image]
     : ["", T.shade];
-  put(ctx.dom.shadeKey, h("span", { class: `pk-ramp ${ramp}` }), fill(template, { range }));
+  put(dom.shadeKey, h("span", { class: `pk-ramp ${ramp}` }), fill(template, { range }));
 }
 
 /** The scene's words that change only with the state: title, PyTorch line, sizes, legend. */
-function drawScene(ctx) {
-  const { S, T, dom } = ctx;
+function drawScene({ T, dom }, S) {
   dom.title.textContent = S.title;
   dom.torch.textContent = S.pytorch;
   put(dom.shape, h("div", { class: "pk-shape-title", text: S.size_title }),
@@ -579,190 +779,208 @@ function drawScene(ctx) {
 }
 
 /** A refusal from Python, as fields: title, the parameter and value, the rule, the fix. */
-function drawError(ctx, error) {
-  const { T, dom } = ctx;
+function drawError({ T, dom }, error) {
   dom.title.textContent = `${error.title} · ⚠`;
   put(dom.error, h("div", { class: "pk-error-title", text: `⚠ ${error.title}` }),
     h("div", { class: "pk-error-rule" }, h("code", { class: "pk-error-value", text: error.value }), `: ${minus(error.rule)}`),
     h("div", { class: "pk-error-fix", text: `${T.fix} ${error.fix}` }));
 }
 
-// ------------------------------------------------------------------------------- wiring
+// ------------------------------------------------------------------------------- the receptive-field view
 
-function render({ model, el }) {
-  const T = model.get("text");
-  const view = {
-    t: 0, grad: false, playing: false, speed: DEFAULT_SPEED, loop: false, pinned: null, hover: null,
-    filled: -1, raf: 0, last: 0, frames: 0, marked: [], previewed: [], layout: null, image: false,
+function fieldSkeleton(el) {
+  el.classList.add("pk-sw");
+  const dom = {
+    root: h("div", { class: "pk-root pk-fieldview", tabindex: "0", "data-lm-suppress-shortcuts": "true" }),
+    title: h("div", { class: "pk-title" }), stage: h("div", { class: "pk-stage" }),
+    panel: h("div", { class: "pk-panel", "aria-live": "polite" }), help: h("div", { class: "pk-help" }),
   };
-  const ctx = { model, T, view, S: {}, grids: [], dom: skeleton(el, T),
-    params: ["kernel_size", "stride", "padding", "dilation", "ceil_mode", "mode", "count_include_pad", "divisor_override"] };
-  const { dom } = ctx;
-  const act = (action, value) => actions[action](value);
-  const rebuild = () => layOut(ctx);
-  const actions = playerActions(ctx, () => drawFrame(ctx), rebuild);
-  ctx.actions = actions;
-  ctx.controls = buildControls(ctx);
-  ctx.player = buildPlayer(ctx, act);
-  withoutKernel(ctx, !!document.querySelector('meta[name="poolkit-no-kernel"]'));
-  dom.root.addEventListener("keydown", (e) => onKey(e, ctx, act));
+  // the maps in a row, grids on one line, the gap of a channel's input and output between map and arrow
+  Object.assign(dom.stage.style, { display: "flex", flexWrap: "wrap", alignItems: "flex-end",
+    columnGap: "var(--pk-gap-in)" });
+  dom.root.append(h("div", { class: "pk-head" }, dom.title), dom.stage, dom.panel, dom.help);
+  el.append(dom.root);
+  return dom;
+}
 
-  let latest = 0; // a newer state may arrive while one is unpacking: only the newest is drawn
-  async function onState() {
-    const seq = ++latest;
-    const S = await unpackState(model.get("packed"));
-    if (seq !== latest) return;
-    ctx.S = S;
-    const error = model.get("error") || {};
-    const failed = !!error.rule;
-    syncControls(ctx);
-    dom.root.classList.toggle("pk-has-error", failed);
-    put(dom.error);
-    actions.stop();
-    if (failed) return drawError(ctx, error);
-    drawScene(ctx);
-    rebuild();
-    view.pinned = view.hover = null;
-    view.t = clamp(model.get("initial_step") || 0, ctx.S.out[0] * ctx.S.out[1]);
-    requestAnimationFrame(() => drawFrame(ctx)); // the window outline is measured once the grids are shown
-    drawFrame(ctx);
+/** Map i: its label over its grid (cells keyed "r,c"; the last map's cells carry data-t and hover). */
+function buildMap(S, i, L, hover) {
+  const [H, W] = S.shapes[i];
+  const last = i === S.shapes.length - 1;
+  const image = L.h < 14; // small cells: an index every 4th row and column
+  const { grid, shown } = gridNode("pk-grid-in", 0, W - 1, L, image, () => true);
+  const cells = new Map();
+  for (let r = 0; r < H; r++) {
+    grid.append(h("div", { class: "pk-idx pk-idx-row", text: shown(r) ? r : "" }));
+    for (let c = 0; c < W; c++) {
+      const cell = h("div", { class: "pk-cell pk-in", "data-r": r, "data-c": c, "data-t": last ? r * W + c : null });
+      cells.set(`${r},${c}`, cell);
+      grid.append(cell);
+    }
   }
+  if (last) hoverable(cells.values(), hover);
+  const box = h("div", { class: "pk-window" });
+  const wrap = h("div", { class: "pk-gridwrap" }, grid, box);
+  // the label wraps within the grid's width, so that the maps pack side by side
+  const label = h("div", { class: "pk-label", text: S.labels[i], style: `white-space:normal;width:${Math.max(SIZES.fieldLabel, L.idx + W * L.w)}px` });
+  const node = h("div", { class: "pk-col", "data-map": i }, label, wrap);
+  return { node, cells, box, wrap };
+}
 
-  const onParams = () => syncControls(ctx);
-  model.on("change:packed", onState);
-  model.on("change:error", onState);
-  for (const name of ctx.params) model.on(`change:${name}`, onParams);
-  actions.speed(DEFAULT_SPEED);
-  onState();
-  // redraw when the layout changes (shown, resized); lay out again when another cell size fits
-  const resize = new ResizeObserver(() => {
-    if (!ctx.S.channels) return;
-    if (layoutKey(layoutFor(ctx)) !== layoutKey(view.layout)) rebuild();
-    drawFrame(ctx);
+/** Every map in a row (wrapping when the width runs out), arrows between them. */
+function buildFieldStage(dom, S, hover) {
+  const sizes = cssSizes(dom);
+  const avail = dom.stage.clientWidth || dom.root.clientWidth || SIZES.fallbackWidth;
+  const px = fieldCellSize(S.shapes.map(([, W]) => W), avail, sizes);
+  const L = { idx: sizes.idx, w: px, h: px };
+  const maps = S.shapes.map((_, i) => buildMap(S, i, L, hover));
+  const arrow = () => h("div", { class: "pk-arrow", text: "→" });
+  put(dom.stage, ...maps.flatMap((m, i) => (i ? [arrow(), m.node] : [m.node])));
+  return { px, maps, marks: marker() };
+}
+
+/** The shown cell's field on every map, outlined, and the sentences that size it. */
+function drawField(dom, S, stage, v) {
+  stage.marks.clear();
+  const t = fieldShown(v);
+  S.fields[t].forEach((span, i) => {
+    const { cells, box, wrap } = stage.maps[i];
+    if (!span.length) return void (box.style.display = "none");
+    const [r0, r1, c0, c1] = span;
+    for (let r = r0; r <= r1; r++) for (let c = c0; c <= c1; c++) stage.marks.mark(cells.get(`${r},${c}`), "pk-win");
+    placeBox(box, wrap, cells.get(`${r0},${c0}`), cells.get(`${r1},${c1}`), false);
   });
+  const W = S.shapes.at(-1)[1];
+  stage.marks.mark(stage.maps.at(-1).cells.get(cellOf(t, W).join(",")), "pk-reader");
+  put(dom.panel, ...S.labels.map((label, i) => h("div", { class: "pk-note", text: `${label}：${S.notes[t][i]}` })),
+    v.pinned && v.hover === null ? h("div", { class: "pk-probe", text: `📌 ${S.pinned}` }) : null);
+  dom.root.dataset.cell = String(t);
+}
+
+/** The field view's one mutable object, and the only code that writes it (as createStore). */
+function createFieldStore(dom) {
+  const state = { S: null, view: null, stage: null };
+  const draw = () => state.stage && drawField(dom, state.S, state.stage, state.view);
+  const hover = (what, cell) => {
+    dispatch(what, Number(cell.dataset.t));
+    if (what === "click") dom.root.focus({ preventScroll: true });
+  };
+  function dispatch(action, value) {
+    if (!state.S) return;
+    const before = state.view;
+    state.view = fieldNext(before, action, value, state.S.shapes.at(-1));
+    if (state.view !== before) draw();
+  }
+  function show(S, cell) {
+    dom.title.textContent = S.title;
+    dom.help.textContent = S.help;
+    Object.assign(state, { S, view: fieldStart(cell, S.shapes.at(-1)[1]), stage: buildFieldStage(dom, S, hover) });
+    draw();
+    requestAnimationFrame(draw); // the outlines are measured once the grids are shown
+  }
+  function resized() {
+    if (!state.stage) return;
+    const avail = dom.stage.clientWidth || SIZES.fallbackWidth;
+    const px = fieldCellSize(state.S.shapes.map(([, W]) => W), avail, cssSizes(dom));
+    if (px !== state.stage.px) state.stage = buildFieldStage(dom, state.S, hover);
+    draw();
+  }
+  return { dispatch, show, resized };
+}
+
+function onFieldKey(e, dispatch) {
+  const action = fieldKey(e.key);
+  if (!action) return;
+  e.preventDefault();
+  e.stopPropagation(); // keep JupyterLab's own shortcuts out of it
+  dispatch(...action);
+}
+
+function renderField({ model, el }) {
+  const dom = fieldSkeleton(el);
+  const store = createFieldStore(dom);
+  dom.root.addEventListener("keydown", (e) => onFieldKey(e, store.dispatch));
+  const onState = latestOnly(() => unpackState(model.get("packed")), (S) => store.show(S, model.get("cell")));
+  const off = listen(model, [["change:packed", onState]]);
+  onState();
+  const resize = new ResizeObserver(() => store.resized());
+  resize.observe(dom.stage);
+  return () => (resize.disconnect(), off());
+}
+
+// ------------------------------------------------------------------------------- the store and the wiring
+
+/** The widget's one mutable object, and the only code that writes it: the scene Python sent (S), the view
+ * (nextView's state) and the stage drawn for them. Everything else gets them as arguments. */
+function createStore(parts) {
+  const state = { S: {}, view: VIEW, stage: null };
+  const play = playTimer(() => SPEEDS[state.view.speed], () => dispatch("tick"));
+  const draw = () => state.stage && drawFrame(parts, state.S, state.stage, state.view);
+  const hover = (what, cell) => {
+    dispatch(what, targetOf(cell.dataset));
+    if (what === "click") parts.dom.root.focus({ preventScroll: true });
+  };
+  const relayout = () => (state.stage = layOut(parts, state.S, state.view, hover));
+  function dispatch(action, value) {
+    const before = state.view;
+    state.view = nextView(before, action, value, stepsOf(state.S));
+    if (state.view === before) return;
+    showView(parts, state.view, play);
+    if (before.grad !== state.view.grad) relayout(); // the gradient's numbers may need other cells
+    draw();
+  }
+  function show(S, error, first) {
+    Object.assign(state, { S, stage: null });
+    parts.dom.root.classList.toggle("pk-has-error", !!error.rule);
+    put(parts.dom.error);
+    dispatch("scene", first);
+    if (error.rule) return drawError(parts, error);
+    drawScene(parts, S);
+    relayout();
+    draw();
+    requestAnimationFrame(draw); // the window outline is measured once the grids are shown
+  }
+  function resized() {
+    // lay out again when another cell size fits; redraw anyway (the outline is measured)
+    if (!state.stage) return;
+    if (layoutKey(layoutFor(state.S, state.view.grad, parts.dom)) !== layoutKey(state.stage.layout)) relayout();
+    draw();
+  }
+  showView(parts, state.view, play);
+  return { dispatch, show, resized, ready: () => !!state.stage, stop: () => play(false) };
+}
+
+function renderWindow({ model, el }) {
+  const T = model.get("text");
+  const dom = skeleton(el, T);
+  const act = (action, value) => store.dispatch(action, value);
+  const parts = { T, dom, player: buildPlayer(T, dom, act) };
+  const store = createStore(parts);
+  const controls = buildControls(model, T, dom);
+  withoutKernel(dom, T, !!document.querySelector('meta[name="poolkit-no-kernel"]'));
+  dom.root.addEventListener("keydown", (e) => onKey(e, store.ready, act));
+  const onState = latestOnly(() => unpackState(model.get("packed")), (S) => {
+    syncControls(model, controls);
+    store.show(S, model.get("error") || {}, model.get("initial_step") || 0);
+  });
+  const onParams = () => syncControls(model, controls);
+  const off = listen(model, [["change:packed", onState], ["change:error", onState],
+    ...controls.map((c) => [`change:${c.name}`, onParams])]);
+  onState();
+  const resize = new ResizeObserver(() => store.resized());
   resize.observe(dom.stage);
   return () => {
-    cancelAnimationFrame(view.raf);
+    store.stop();
     resize.disconnect();
-    model.off("change:packed", onState);
-    model.off("change:error", onState);
-    for (const name of ctx.params) model.off(`change:${name}`, onParams);
+    off();
   };
 }
 
-/** On a page without a kernel (a static site) the parameter controls are off and a note says why. */
-function withoutKernel(ctx, static_) {
-  const { dom, T } = ctx;
-  dom.root.classList.toggle("pk-static", static_);
-  if (!static_) return;
-  for (const node of dom.controls.querySelectorAll("[data-needs-kernel]")) node.disabled = true;
-  dom.noKernel.textContent = T.no_kernel;
-}
+// Each Python class names the view that draws it (`view`; SlidingWindow has none).
+const VIEWS = { window: renderWindow, field: renderField };
 
-/** Choose the layout for the width we have and build the grids (on a new state, resize or view). */
-function layOut(ctx) {
-  const { S, view, dom } = ctx;
-  if (!S.channels) return;
-  const L = layoutFor(ctx);
-  view.layout = L;
-  view.image = L.font === 0;
-  // a big input (e.g. a 32x32 photo) is drawn as an image: numbers only in the formula and on hover
-  dom.root.classList.toggle("pk-image", view.image);
-  dom.root.classList.toggle("pk-dilated", !!S.dilated);
-  dom.root.classList.toggle("pk-grad", view.grad);
-  dom.root.style.setProperty("--font", `${L.font || 10}px`);
-  shadeLegend(ctx);
-  ctx.grids = buildStage(ctx, L, (what, cell) => onHover(ctx, what, cell));
-  ctx.player.slider.max = String(S.out[0] * S.out[1] - 1);
-  view.filled = -1;
-  view.marked = [];
-}
-
-/** What the player's buttons, keys and timer do to the view. */
-function playerActions(ctx, draw, rebuild) {
-  const { view, dom } = ctx;
-  const n = () => (ctx.S.out ? ctx.S.out[0] * ctx.S.out[1] : 0);
-  const go = (t, fromPlayer = false) => {
-    if (!ctx.S.channels) return;
-    if (!fromPlayer && view.playing) setPlaying(false);
-    view.t = clamp(t, n());
-    if (!fromPlayer && view.pinned && view.pinned.kind === "out") view.pinned = null;
-    draw();
-  };
-  const tick = (now) => {
-    if (!view.playing) return;
-    if (now - view.last >= 1000 / SPEEDS[view.speed] - 1) {
-      view.last = now;
-      const t = nextStep(view.t, n(), view.loop);
-      if (t === null) return setPlaying(false);
-      go(t, true);
-    }
-    view.raf = requestAnimationFrame(tick);
-  };
-  function setPlaying(on) {
-    view.playing = on && n() > 1;
-    ctx.player.play.textContent = view.playing ? ctx.T.pause : ctx.T.play;
-    dom.root.dataset.playing = view.playing ? "1" : "0";
-    cancelAnimationFrame(view.raf);
-    if (view.playing) {
-      view.last = performance.now();
-      view.raf = requestAnimationFrame(tick);
-    }
-  }
-  const speed = (i) => {
-    view.speed = clamp(i, SPEEDS.length);
-    ctx.player.speed.value = String(view.speed);
-    dom.root.classList.toggle("pk-fast", SPEEDS[view.speed] > 4);
-  };
-  return {
-    first: () => go(0), last: () => go(n() - 1), next: () => go(view.t + 1), back: () => go(view.t - 1),
-    seek: (t) => go(t), stop: () => setPlaying(false),
-    toggle: () => {
-      if (!view.playing && view.t >= n() - 1) go(0); // play again from the start
-      view.pinned = null;
-      setPlaying(!view.playing);
-    },
-    speed, faster: () => speed(view.speed + 1), slower: () => speed(view.speed - 1),
-    loop: () => (ctx.player.loop.checked = view.loop = !view.loop),
-    unpin: () => ((view.pinned = null), draw()),
-    grad: (on) => ((view.grad = on), rebuild(), draw()), // the gradient's numbers may need other cells
-  };
-}
-
-function onKey(e, ctx, act) {
-  if (["INPUT", "SELECT", "TEXTAREA"].includes(e.target.tagName) && e.target.type !== "range") {
-    // typing in a field is for the field: not a notebook shortcut (digits would change the cell type)
-    e.stopPropagation();
-    if (e.key === "Enter") e.target.blur(); // commit the number (fires "change")
-    return;
-  }
-  const action = keyAction(e.key);
-  if (!action || !ctx.S.channels) return;
-  e.preventDefault();
-  e.stopPropagation(); // keep JupyterLab's own shortcuts (run cell, move cell...) out of it
-  act(action);
-}
-
-function onHover(ctx, what, cell) {
-  const { view } = ctx;
-  const target = cell.dataset.t != null ? { kind: "out", t: Number(cell.dataset.t) }
-    : { kind: "in", r: Number(cell.dataset.r), c: Number(cell.dataset.c) };
-  const same = (a, b) => a && b && a.kind === b.kind && a.t === b.t && a.r === b.r && a.c === b.c;
-  if (what === "leave") {
-    if (!view.hover) return;
-    view.hover = null;
-  } else if (what === "enter") {
-    if (view.pinned) return;
-    if (target.kind === "out") ctx.actions.stop(); // looking at one window pauses the film
-    view.hover = target;
-  } else {
-    view.pinned = same(view.pinned, target) ? null : target;
-    if (view.pinned) ctx.actions.stop();
-    if (view.pinned && target.kind === "out") view.t = target.t; // pinning an output cell moves the player
-    view.hover = null;
-    ctx.dom.root.focus({ preventScroll: true });
-  }
-  drawFrame(ctx);
+function render(args) {
+  return VIEWS[args.model.get("view") || "window"](args);
 }
 
 export default { render };

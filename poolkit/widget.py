@@ -10,6 +10,7 @@ Playback runs in the browser and sends nothing to the kernel; only a parameter c
     SlidingWindow.from_photo(size=16, stride=1)     a downsampled photo that ships with matplotlib
 """
 
+import inspect
 import json
 import math
 import zlib
@@ -24,6 +25,7 @@ import traitlets
 from .draw import frame_png
 from .explain import (
     LECTURE_X,
+    TEXT,
     TooLarge,
     as_planes,
     channel_remark,
@@ -42,7 +44,8 @@ from .explain import (
     widget_title,
     winner,
 )
-from .params import KEYWORDS, MODES, PoolingError, PoolingTypeError, PoolingValueError
+from .params import KEYWORDS, MODES, Params, PoolingError, PoolingTypeError, PoolingValueError
+from .reference import pool2d
 from .trace import fmt
 
 HERE = Path(__file__).parent
@@ -129,7 +132,7 @@ def _range(grid):
 
 def _channel(sc, c):
     """What the browser draws of channel c: its input, output and gradient grids, per-step formulas,
-    the winning cell of each step (flat input index, -1 for none) and the rare per-step remarks."""
+    the winning cell of each step (flat input index, -1 for none) and each step's remark."""
     table = sc.table
     lo, hi = _range(table.grids[c])
     grad = gradient(sc, c)
@@ -137,7 +140,7 @@ def _channel(sc, c):
     steps = range(sc.n_steps)
     W = table.input_hw[1]
     winners = [winner(sc, c, t) for t in steps]
-    remarks = {t: remark for t in steps if (remark := channel_remark(sc, c, t, "zh"))}  # ties and NaN: rare
+    remarks = [_remark(sc, c, t, at, W) for t, at in zip(steps, winners, strict=True)]
     return {
         "input": _grid(table.grids[c], lo, hi, table.texts[c]),
         "output": _grid(table.results[c], lo, hi, table.result_texts[c]),
@@ -145,8 +148,17 @@ def _channel(sc, c):
         "range": [minus(fmt(lo)), minus(fmt(hi))], "grad_range": [minus(fmt(v)) for v in _range(grad)],
         "formula": [table.formula(c, t // ow, t % ow) for t in steps],
         "argmax": [-1 if at is None else at[0] * W + at[1] for at in winners],
-        "remarks": remarks,
+        "remarks": remarks if any(remarks) else [],
     }
+
+
+def _remark(sc, c, t, at, W):
+    """Channel c's remark at step t, after its formula: the winner's flat index as return_indices gives it,
+    then a tie or NaN ('' for modes that pick no cell)."""
+    if at is None:
+        return ""
+    notes = [say("index", index=at[0] * W + at[1], r=at[0], W=W, c=at[1]), channel_remark(sc, c, t, "zh")]
+    return "; ".join(n for n in notes if n)
 
 
 def build_state(X, **pool_params):
@@ -191,16 +203,14 @@ def pack_state(state):
 
 
 KIND = {"input": "i", "unread": "u", "padding": "p", "overhang": "o"}
+# The catalogue entries widget.js reads as T.<key> (a test holds the two to each other).
 BROWSER_TEXT = ("play", "pause", "play_tip", "first_tip", "back_tip", "next_tip", "last_tip", "speed",
-                "speed_tip", "loop", "gradient", "gradient_tip", "mode", "kernel_size", "stride", "padding",
-                "dilation", "stride_default", "avg_only", "height", "width", "reset", "reset_tip",
+                "speed_tip", "loop", "gradient", "gradient_tip", "height", "width", "reset", "reset_tip",
                 "keys_title", "key_space", "key_arrows", "key_ends", "key_speed", "key_loop", "key_escape",
                 "hover_help", "click_help", "step", "step_output", "pinned", "preview", "read_by",
-                "never_read", "not_input_padding",
-                "not_input_overhang", "pending", "rounded_tip", "tip_unread", "tip_padding", "tip_overhang",
-                "index", "legend_reader", "legend_rounded", "shade", "shade_image", "shade_grad",
-                "shade_each",
-                "error_title", "too_large_title", "fix", "no_kernel")
+                "never_read", "not_input_padding", "not_input_overhang", "pending", "rounded_tip",
+                "tip_unread", "tip_padding", "tip_overhang", "legend_reader", "legend_rounded", "shade",
+                "shade_image", "shade_grad", "shade_each", "fix", "no_kernel")
 
 
 def browser_text():
@@ -208,42 +218,64 @@ def browser_text():
     return {key: template(key, "both") for key in BROWSER_TEXT}
 
 
-class SlidingWindow(anywidget.AnyWidget):
-    """An animated pooling window over X ((H, W) or (C, H, W)), with PyTorch's pooling parameters.
+# ----------------------------------------------------------------------------------------------------
+# The parameter controls: one per pool2d keyword (params.KEYWORDS), the browser builds them from this
+# ----------------------------------------------------------------------------------------------------
+
+# The value each keyword starts at: pool2d's default, and the lecture's 2x2 window.
+DEFAULTS = {**{name: inspect.signature(pool2d).parameters[name].default for name in KEYWORDS},
+            "kernel_size": 2}
+# How the browser edits a keyword, from the type Params gives it: a (height, width) pair of numbers, a
+# checkbox, the mode menu, or one number that may be empty (None).
+CONTROL = {tuple: "pair", bool: "check", str: "menu", int | None: "number"}
+DIVIDING_ONLY = ("count_include_pad", "divisor_override")  # only modes that divide use them (Mode.divides)
+EMPTY_MEANS = {"stride": ("kernel_size", "stride_default")}  # empty: PyTorch's default, stride = kernel_size
+
+
+def controls():
+    """What the browser needs to build each keyword's control, the mode menu first: its name, kind, label
+    (the catalogue's, else the keyword), start value, whether only dividing modes use it (with the tooltip
+    saying so), and for stride which keyword an empty value takes (with the tooltip saying so)."""
+    kinds = dict(zip(KEYWORDS, (CONTROL[t] for t in Params.__annotations__.values()), strict=True))
+    rows = []
+    for name in sorted(KEYWORDS, key=lambda n: kinds[n] != "menu"):
+        empty_from, empty_tip = EMPTY_MEANS.get(name, (None, None))
+        label = template(name, "both") if name in TEXT else name
+        rows.append({"name": name, "kind": kinds[name], "label": label,
+                     "default": DEFAULTS[name], "dividing_only": name in DIVIDING_ONLY,
+                     "tip": say("avg_only") if name in DIVIDING_ONLY else "",
+                     "empty_from": empty_from, "empty_tip": say(empty_tip) if empty_tip else ""})
+    return rows
+
+
+# One synced trait per pool2d keyword, both ways (the widget's controls set them). Any: the reference
+# validates them, so a bad value becomes a message in the widget instead of a traitlets error.
+PoolTraits = type("PoolTraits", (traitlets.HasTraits,),
+                  {name: traitlets.Any(value).tag(sync=True) for name, value in DEFAULTS.items()})
+
+
+class SlidingWindow(anywidget.AnyWidget, PoolTraits):
+    """An animated pooling window over X ((H, W) or (C, H, W)), with pool2d's keyword arguments (DEFAULTS).
 
     Invalid parameters never raise: the widget shows the rule and the fix (see `error`)."""
 
     _esm = HERE / "widget.js"
     _css = HERE / "widget.css"
 
-    # Pooling parameters, synced both ways (the widget's controls set them). Any: the reference
-    # validates them, so a bad value becomes a message in the widget instead of a traitlets error.
-    kernel_size = traitlets.Any(2).tag(sync=True)
-    stride = traitlets.Any(None).tag(sync=True)
-    padding = traitlets.Any(0).tag(sync=True)
-    dilation = traitlets.Any(1).tag(sync=True)
-    ceil_mode = traitlets.Any(False).tag(sync=True)
-    mode = traitlets.Any("max").tag(sync=True)
-    count_include_pad = traitlets.Any(True).tag(sync=True)
-    divisor_override = traitlets.Any(None).tag(sync=True)
-
     initial_step = traitlets.Int(0).tag(sync=True)  # the step shown first (and in the static PNG)
     packed = traitlets.Bytes(b"").tag(sync=True)  # pack_state(state): sent as one binary buffer
     # the refusal as fields (parameter, value, rule, fix, message, title); {} when valid
     error = traitlets.Dict().tag(sync=True)
     text = traitlets.Dict().tag(sync=True)  # the catalogue entries the browser fills in (explain.TEXT)
-    modes = traitlets.List().tag(sync=True)  # [name, label] of each mode, for the mode selector
+    modes = traitlets.List().tag(sync=True)  # [name, label, divides] of each mode, for the mode menu
+    controls = traitlets.List().tag(sync=True)  # the parameter controls (controls())
 
     state = {}  # the whole trace as drawn (build_state); {} on error. Synced as `packed`.
 
-    def __init__(self, X=None, kernel_size=2, stride=None, padding=0, dilation=1, ceil_mode=False,
-                 mode="max", count_include_pad=True, divisor_override=None, **kwargs):
+    def __init__(self, X=None, **pool_params):
         self._X = X
-        super().__init__(kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation,
-                         ceil_mode=ceil_mode, mode=mode, count_include_pad=count_include_pad,
-                         divisor_override=divisor_override, text=browser_text(),
-                         modes=[[m.name, f"{m.title_zh} {m.name}", m.divides] for m in MODES.values()],
-                         **kwargs)
+        super().__init__(**pool_params, text=browser_text(), controls=controls(),
+                         modes=[[m.name, f"{m.title_zh} {m.name}", m.divides] for m in MODES.values()])
         self.observe(self._recompute, names=list(KEYWORDS))
         self._recompute()
 

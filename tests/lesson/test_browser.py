@@ -229,7 +229,7 @@ def test_hover_and_pin(page):
 
 def test_invalid_parameter_shows_the_rule(page):
     root = widget(page)
-    stride_h = root.locator('input[aria-label="stride height"]')
+    stride_h = root.get_by_role("spinbutton", name="stride height")
     stride_h.fill("0")
     stride_h.press("Enter")
     error = root.locator(".pk-error")
@@ -257,7 +257,7 @@ def test_no_javascript_errors(page):
 
 def test_gradient_view(page):
     root = widget(page)
-    root.locator('input[aria-label="gradient"]').check()
+    root.get_by_role("checkbox", name="gradient").check()
     X = torch.arange(16.0).reshape(1, 1, 4, 4).requires_grad_()
     F.max_pool2d(X, K, S).sum().backward()
     cells = root.locator(".pk-grid-in .pk-in")
@@ -266,7 +266,7 @@ def test_gradient_view(page):
     assert shown == {(r, c): fmt(X.grad[0, 0, r, c].item()) for r in range(4) for c in range(4)}
     assert "Gradient view" in root.locator(".pk-note").inner_text()
     root.screenshot(path=ARTIFACTS / "widget-gradient.png")
-    root.locator('input[aria-label="gradient"]').uncheck()
+    root.get_by_role("checkbox", name="gradient").uncheck()
     assert root.locator('.pk-grid-in .pk-in[data-r="3"][data-c="3"]').inner_text() == "15"
 
 
@@ -332,9 +332,9 @@ def test_legend_explains_the_grey_shading(page):
     key = root.locator('.pk-legend [data-key="shade"]')
     text = key.text_content()
     assert "0" in text and "15" in text and ("larger" in text or "smaller" in text), text
-    root.locator('input[aria-label="gradient"]').check()
+    root.get_by_role("checkbox", name="gradient").check()
     assert "gradient" in key.text_content()
-    root.locator('input[aria-label="gradient"]').uncheck()
+    root.get_by_role("checkbox", name="gradient").uncheck()
     photo = widget(page, 4)
     photo.scroll_into_view_if_needed()
     assert "brighter" in photo.locator('.pk-legend [data-key="shade"]').text_content()
@@ -431,9 +431,9 @@ def test_without_a_kernel_controls_are_off_and_the_player_plays(static_page):
     assert all(needs.nth(i).is_disabled() for i in range(needs.count()))
     note = root.locator(".pk-no-kernel")
     assert note.is_visible() and "running notebook" in note.inner_text() and "Binder" in note.inner_text()
-    for live in [".pk-play", ".pk-slider", 'select[aria-label="speed"]', 'input[aria-label="gradient"]']:
+    for live in [".pk-play", ".pk-slider", '.pk-player select', '.pk-player label[title] > input']:
         assert root.locator(live).is_enabled(), live
-    root.locator('select[aria-label="speed"]').select_option(label="10 /s")
+    root.locator('.pk-player select').select_option(label="10 /s")
     assert root.locator(".pk-counter").inner_text() == "1 / 9"
     before = len(page.kernel_frames)
     root.locator(".pk-play").click()
@@ -515,12 +515,12 @@ def contrast_states(page):
     root.locator('.pk-grid-in .pk-cell[data-r="1"][data-c="1"]').hover()
     measure("widget 0, hovering input (1, 1)")
     page.mouse.move(5, 5)
-    root.locator('input[aria-label="gradient"]').check()
+    root.get_by_role("checkbox", name="gradient").check()
     measure("widget 0, gradient view")
-    root.locator('input[aria-label="gradient"]').uncheck()
+    root.get_by_role("checkbox", name="gradient").uncheck()
     root.locator(".pk-slider").fill("4")
     measure("widget 0, step 5")
-    stride_h = root.locator('input[aria-label="stride height"]')
+    stride_h = root.get_by_role("spinbutton", name="stride height")
     stride_h.fill("0")
     stride_h.press("Enter")
     root.locator(".pk-error").wait_for(state="visible", timeout=TIMEOUT)

@@ -4,6 +4,7 @@ They need Node.js (no npm packages): without it they skip on a laptop and fail i
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -56,3 +57,80 @@ def test_the_browser_unpacks_exactly_what_python_packs():
     assert run.returncode == 0, run.stderr.decode()[-2000:]
     assert json.loads(run.stdout) == json.loads(json.dumps(w.state))  # tuples arrive as lists, as before
     assert "−∞" in run.stdout.decode() and '"nan"' in run.stdout.decode()
+
+
+# ----------------------------------------------------------------------------------------------------
+# widget.js's shape: small functions, a render that only wires, names and words from Python
+# ----------------------------------------------------------------------------------------------------
+
+WIDGET_JS = ROOT / "poolkit" / "widget.js"
+RENDER_MAX, FUNCTION_MAX = 30, 40  # lines, from the line that opens a function to the one that closes it
+OPENS = re.compile(r"^(?P<indent> *)(?:export )?(?:async )?(?:function (?P<f>\w+)\("
+                   r"|(?:const |let )?(?P<v>\w+)(?: =|:) (?:async )?(?:\([^)]*\)|\w+) => "
+                   r"|(?P<m>\w+)\([^)]*\) )\{?.*\{$")
+NOT_FUNCTIONS = {"if", "for", "while", "switch", "catch"}
+
+
+def function_lengths(source):
+    """{name: lines} of every function in widget.js whose body is a block: top-level functions, consts
+    and object members bound to functions, and nested ones (prettier-style layout: a function ends at the
+    first later line with its indent that starts with '}')."""
+    lines = source.splitlines()
+    sizes = {}
+    for i, line in enumerate(lines):
+        match = OPENS.match(line)
+        name = match and (match["f"] or match["v"] or match["m"])
+        if not name or name in NOT_FUNCTIONS:
+            continue
+        closing = " " * len(match["indent"]) + "}"
+        end = next(j for j in range(i + 1, len(lines)) if lines[j].startswith(closing))
+        sizes[name if name not in sizes else f"{name}@{i + 1}"] = end - i + 1
+    return sizes
+
+
+def test_render_only_wires_and_every_function_is_small():
+    sizes = function_lengths(WIDGET_JS.read_text())
+    # the measure finds what it measures: the wiring, the store, the layout choice, a nested transition
+    assert {"render", "createStore", "chooseLayout", "toggle", "pair", "drawFrame"} <= sizes.keys(), sizes
+    renders = {name: n for name, n in sizes.items() if name.startswith("render") and n > RENDER_MAX}
+    assert not renders, f"{renders}: a render only wires; move the work into named helpers"
+    assert {"renderWindow", "renderField"} <= sizes.keys()
+    long = {name: n for name, n in sizes.items() if n > FUNCTION_MAX}
+    assert not long, f"functions over {FUNCTION_MAX} lines: {long}"
+
+
+def test_the_measure_of_function_length_counts_a_long_function():
+    body = "\n".join(f"  step{k}();" for k in range(50))
+    source = f"function render({{ model, el }}) {{\n{body}\n}}\nconst tick = (now) => {{\n  go();\n}};\n"
+    assert function_lengths(source) == {"render": 52, "tick": 3}
+
+
+def test_the_javascript_names_no_pooling_keyword_and_reads_only_the_words_python_sends():
+    """widget.js takes the parameter names from Python's `controls` (from params.KEYWORDS), and every
+    T.<key> it reads is one widget.py sends (BROWSER_TEXT), and nothing more is sent."""
+    from poolkit.params import KEYWORDS
+    from poolkit.widget import BROWSER_TEXT, DEFAULTS, SlidingWindow, controls
+
+    source = WIDGET_JS.read_text()
+    quoted = {name for name in KEYWORDS if re.search(rf"[\"'`]{name}[\"'`]", source)}
+    assert not quoted, f"widget.js names {quoted}: take them from the `controls` trait"
+    read = set(re.findall(r"\bT\.(\w+)", source)) | {"height", "width"}  # T[axis] for the pair fields
+    assert read == set(BROWSER_TEXT)
+    rows = controls()
+    assert sorted(r["name"] for r in rows) == sorted(KEYWORDS) and rows[0]["kind"] == "menu"
+    assert {r["kind"] for r in rows} == {"pair", "check", "menu", "number"}
+    w = SlidingWindow()
+    assert {name: getattr(w, name) for name in KEYWORDS} == DEFAULTS and w.kernel_size == 2
+    assert set(KEYWORDS) <= set(w.keys)  # each one a synced trait the controls set
+
+
+def test_the_winner_note_comes_from_python():
+    """The index note (return_indices), ties and NaN are written in Python; average pooling has none."""
+    import torch
+
+    from poolkit.widget import SlidingWindow
+
+    ch = SlidingWindow(torch.tensor([[1.0, 5.0], [5.0, 1.0]]), kernel_size=2).state["channels"][0]
+    assert len(ch["remarks"]) == 1 and ch["remarks"][0].startswith("index 1 = 0·2 + 1 (return_indices); ")
+    assert "tie" in ch["remarks"][0]
+    assert SlidingWindow(torch.ones(4, 4), mode="avg").state["channels"][0]["remarks"] == []

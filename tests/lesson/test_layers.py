@@ -101,11 +101,12 @@ def test_every_mode_has_its_test_cases():
 USED_UNSEEN = {
     ("poolkit/__init__.py", "__getattr__"): "a module __getattr__ (PEP 562): Python calls it",
     ("poolkit/widget.py", "packed"): "a synced traitlet: widget.js reads it",
+    ("poolkit/field_view.py", "packed"): "a synced traitlet: widget.js reads it",
     ("tools/build_site.py", "handle_starttag"): "an HTMLParser callback",
     ("tools/clean_notebooks.py", "execution_count"): "a notebook field written into the file",
     ("tools/lab_browser.py", "payload"): "a callback's argument that playwright passes",
-    ("tools/lab_browser.py", "text_contrasts"): "test machinery: tests/lesson/test_browser.py measures with it",
-    ("tools/lab_browser.py", "below_aa"): "test machinery: tests/lesson/test_browser.py judges with it",
+    ("tools/lab_browser.py", "text_contrasts"): "test machinery: test_browser.py measures with it",
+    ("tools/lab_browser.py", "below_aa"): "test machinery: test_browser.py judges with it",
 }
 
 

@@ -256,7 +256,7 @@ def test_notes_explain_padding_overhang_divisor_and_floor():
     assert "→ 3" in w.state["size_lines"][0]
     w = SlidingWindow(torch.tensor([[1.0, 5.0], [5.0, 1.0]]))
     assert "tie" in w.state["channels"][0]["remarks"][0]
-    assert "{index}" in w.text["index"]  # the browser fills the index note from the winner
+    assert w.state["channels"][0]["remarks"][0].startswith("index 1 = 0·2 + 1 (return_indices)")
 
 
 def test_geometry_is_sent_per_axis():
