@@ -158,6 +158,21 @@ TEXT = {  # key: (Chinese, English); {names} are filled in by say()
     "no_kernel": ("改参数需要运行中的笔记本（本地 make.py lab，或 Binder）。",
                   "Changing the parameters needs a running notebook (a Jupyter kernel): run it locally with "
                   "make.py lab, or on Binder. Play, step and hover work here."),
+    # the receptive-field view (poolkit.field_view), in Chinese with the English terms
+    "fv_title": ("感受野 (receptive field)：把鼠标停在最后一层的一个格子上，或选中它",
+                 "Receptive field: hover or select a cell of the last layer"),
+    "fv_input": ("输入 (input)", "input"),
+    "fv_map": ("第 {i} 层之后", "after layer {i}"),
+    "fv_field": ("感受野 (receptive field) {h}×{w}", "receptive field {h}×{w}"),
+    "fv_field_input": ("感受野 (receptive field) {h}×{w}，占输入 {H}×{W} 像素的 {share}%",
+                       "receptive field {h}×{w}, {share}% of the {H}×{W} input"),
+    "fv_padding_only": ("感受野为空：这个格子只读到填充 (padding)",
+                        "empty field: this cell reads only padding"),
+    "fv_cell": ("所选的格子 ({r}, {c})", "the chosen cell ({r}, {c})"),
+    "fv_pinned": ("已固定 (pinned)：再单击它或按 Esc 取消", "pinned: click it again or press Esc to release"),
+    "fv_help": ("悬停最后一层的格子；或单击本图后用 ← ↑ → ↓ 移动，Enter 或单击固定 (pin)，Esc 取消固定",
+                "Hover a cell of the last layer; or click the view, move with the arrow keys, pin with Enter "
+                "or a click, release with Esc"),
 }
 
 

@@ -12,26 +12,15 @@ import anywidget
 import traitlets
 from torch import nn
 
+from .explain import say
 from .fields import layer_fields, layer_shapes, layers
 from .params import PoolingValueError, size_text
 from .widget import HERE, pack_state
 
-# Every sentence the view shows: Chinese, with the English term beside each concept.
-TEXT = {
-    "title": "感受野 (receptive field)：把鼠标停在最后一层的一个格子上，或选中它",
-    "input": "输入 (input)",
-    "map": "第 {i} 层之后",
-    "field": "感受野 (receptive field) {h}×{w}",
-    "field_input": "感受野 (receptive field) {h}×{w}，占输入 {H}×{W} 像素的 {share}%",
-    "padding_only": "感受野为空：这个格子只读到填充 (padding)",
-    "cell": "所选的格子 ({r}, {c})",
-    "pinned": "已固定 (pinned)：再单击它或按 Esc 取消",
-    "help": "悬停最后一层的格子；或单击本图后用 ← ↑ → ↓ 移动，Enter 或单击固定 (pin)，Esc 取消固定",
-}
-
 
 def _say(key, **values):
-    return TEXT[key].format(**values)
+    """A sentence of the view, from explain.TEXT (Chinese, with the English terms)."""
+    return say(f"fv_{key}", "zh", **values)
 
 
 def _layer_text(layer):
