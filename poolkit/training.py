@@ -362,7 +362,8 @@ def plot_shift_study(study):
         band = late.min(1).values, late.max(1).values
         ax.fill_between(study.shifts, *band, color=line.get_color(), alpha=0.2)
         if augment:
-            ax.axvspan(0, min(augment, study.shifts[-1]), color=line.get_color(), alpha=0.07)
+            ax.axvspan(0, min(augment, study.shifts[-1]), color=line.get_color(), alpha=0.07,
+                       label=f"within the ±{augment} px of augmentation")
     ax.axhline(1 / len(SHAPE_NAMES), color="gray", linestyle="--", label="chance")
     ax.set(title="test accuracy against shift (mean, min-max over seeds)", ylim=(0, 1.05),
            xlabel="pixels beyond every training position", ylabel="late test accuracy", xticks=study.shifts)
