@@ -10,9 +10,16 @@ num_epochs epochs (who learns faster), not the accuracies the nets end at.
 
 Each run uses its own seeded data (poolkit.datasets), seeded weights and batch order, so a run is
 reproducible; the variants of one seed share all three, so they differ only in the net.
+
+The shift study asks the lecture's other half: can data augmentation (数据增强) stand in for pooling?
+
+    shifts = run_shift_study(num_epochs=30, seeds=(0, 1, 2))  # shapes only in the middle; tests beyond it
+    plot_shift_study(shifts)                                    # late test accuracy against the shift
+    for line in shift_takeaway(shifts): print(line)             # the verdicts, by the same rule
 """
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import matplotlib.pyplot as plt
@@ -20,7 +27,7 @@ import torch
 from torch import nn
 
 from .costs import counted_macs, counted_params
-from .datasets import SHAPE_NAMES, load_data_shapes
+from .datasets import SHAPE_NAMES, load_data_shapes, make_shapes, random_shifts
 
 VARIANTS = ("max pool", "avg pool", "stride-2 conv", "no downsampling")
 
@@ -54,23 +61,32 @@ def accuracy(net, loader):
     return right / len(loader.dataset)
 
 
+def _init(net):
+    for layer in net:
+        if isinstance(layer, (nn.Conv2d, nn.Linear)):
+            nn.init.xavier_uniform_(layer.weight)  # as d2l.train_ch6 initialises
+    return net
+
+
+def _epoch(net, train_iter, optimizer, loss, augment=None):
+    """One pass of plain SGD over train_iter; augment, if given, transforms each batch first."""
+    net.train()
+    for X, y in train_iter:
+        optimizer.zero_grad()
+        loss(net(X if augment is None else augment(X)), y).backward()
+        optimizer.step()
+
+
 def train_once(downsample, seed, num_epochs, n_train, n_test, lr=0.05, batch_size=32):
     """Train one variant with plain SGD; return its test accuracy after every epoch and its seconds."""
     torch.manual_seed(seed)
     train_iter, test_iter = load_data_shapes(batch_size, n_train, n_test, seed=seed)
     test_iter = torch.utils.data.DataLoader(test_iter.dataset, batch_size=500)  # evaluating: large batches
-    net = lenet(downsample)
-    for layer in net:
-        if isinstance(layer, (nn.Conv2d, nn.Linear)):
-            nn.init.xavier_uniform_(layer.weight)  # as d2l.train_ch6 initialises
+    net = _init(lenet(downsample))
     optimizer, loss = torch.optim.SGD(net.parameters(), lr=lr), nn.CrossEntropyLoss()
     test_acc, start = [], time.perf_counter()
     for _ in range(num_epochs):
-        net.train()
-        for X, y in train_iter:
-            optimizer.zero_grad()
-            loss(net(X), y).backward()
-            optimizer.step()
+        _epoch(net, train_iter, optimizer, loss)
         test_acc.append(accuracy(net, test_iter))
     whole_train = torch.utils.data.DataLoader(train_iter.dataset, batch_size=500)
     return test_acc, time.perf_counter() - start, accuracy(net, whole_train)
@@ -102,17 +118,21 @@ class Study:
                 for c, late in zip(self.curves[variant], self.late(variant), strict=True)]
 
 
-def run_study(num_epochs=15, n_train=1000, n_test=1000, seeds=(0, 1, 2), variants=VARIANTS):
-    """Train every variant once per seed and return the Study; prints one line per variant as it goes.
-
-    Runs on one CPU thread: these small nets train fastest that way (two threads on a busy two-core machine
-    were 20 times slower), and a fixed thread count keeps the float summation order, so reruns agree."""
+@contextmanager
+def _one_thread():
+    """Run on one CPU thread: a fixed thread count keeps the float summation order, so reruns agree."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        return _run_study(Study(num_epochs, n_test, tuple(seeds)), n_train, n_test, variants)
+        yield
     finally:
         torch.set_num_threads(threads)
+
+
+def run_study(num_epochs=15, n_train=1000, n_test=1000, seeds=(0, 1, 2), variants=VARIANTS):
+    """Train every variant once per seed on one thread; print a line per variant; return the Study."""
+    with _one_thread():
+        return _run_study(Study(num_epochs, n_test, tuple(seeds)), n_train, n_test, variants)
 
 
 def layer_macs(net, X):
@@ -165,7 +185,10 @@ def plot_study(study):
 
 
 def _noise(p, n):
-    return (p * (1 - p) / n) ** 0.5  # standard error of an accuracy p measured on n test images
+    """The standard error of an accuracy p measured on n test images, sqrt(p (1 - p) / n), with two right
+    and two wrong answers added (Agresti-Coull), so that p = 1 (or 0) does not count as noiseless."""
+    p, n = (p * n + 2) / (n + 4), n + 4
+    return (p * (1 - p) / n) ** 0.5
 
 
 def better(study, a, b):
@@ -248,3 +271,207 @@ def takeaway(study):
     sentences.append(f"这次运行：{len(study.seeds)} 个种子 × {len(study.curves)} 个网络 × "
                      f"{study.num_epochs} 轮，训练共用 {sum(map(sum, study.seconds.values())):.0f} 秒。")
     return sentences
+
+
+# ----------------------------------------------------------------------------------------------------
+# The shift study: pooling against data augmentation (数据增强) on positions the training never showed
+# ----------------------------------------------------------------------------------------------------
+
+BOX = range(8, 12)  # training stamps start at rows and columns 8-11: 4 x 4 positions in the middle
+SHIFTS = tuple(range(9))  # test stamps 0-8 pixels beyond those positions (as far as a 9x9 stamp fits)
+ARMS = (("max pool", 0), ("stride-2 conv", 0), ("stride-2 conv", 4))  # (variant, max augmentation shift)
+LATE = 5  # epochs that late() and settled() read
+
+
+def arm_name(variant, augment):
+    """The arm's label: the variant, plus ' + shifts ±k' when its training images are shifted up to k px."""
+    return f"{variant} + shifts ±{augment}" if augment else variant
+
+
+def train_shifted(variant, augment, seed, num_epochs, n_train, n_test, shifts=SHIFTS, box=BOX, lr=0.05,
+                  batch_size=64):
+    """Train one arm on stamps inside box; return {shift: its test accuracies of the last LATE epochs}
+    and its seconds. augment > 0 shifts every training batch by up to augment pixels (random_shifts)."""
+    torch.manual_seed(seed)
+    X, y = make_shapes(n_train, seed=seed, box=box)
+    mean, std = X.mean(), X.std()  # normalised as load_data_shapes does
+    train = torch.utils.data.TensorDataset((X - mean) / std, y)
+    train_iter = torch.utils.data.DataLoader(train, batch_size, shuffle=True,
+                                             generator=torch.Generator().manual_seed(seed))
+    tests = {}
+    for d in shifts:  # the same test images at every shift: only the stamps' positions differ
+        X_test, y_test = make_shapes(n_test, seed=seed + 1, box=box, outside=d)
+        tests[d] = torch.utils.data.DataLoader(
+            torch.utils.data.TensorDataset((X_test - mean) / std, y_test), batch_size=500)
+    shifter = torch.Generator().manual_seed(10_000 + seed)  # its own stream: the batch order stays the same
+    moved = (lambda batch: random_shifts(batch, augment, shifter)) if augment else None
+    net = _init(lenet(variant))
+    optimizer, loss = torch.optim.SGD(net.parameters(), lr=lr), nn.CrossEntropyLoss()
+    late, start = {d: [] for d in shifts}, time.perf_counter()
+    for epoch in range(num_epochs):
+        _epoch(net, train_iter, optimizer, loss, moved)
+        if epoch >= num_epochs - LATE:
+            for d, test_iter in tests.items():
+                late[d].append(accuracy(net, test_iter))
+    return late, time.perf_counter() - start
+
+
+@dataclass
+class ShiftStudy:
+    """Every arm's late test accuracies at every shift, per seed, and its seconds."""
+    num_epochs: int
+    n_test: int  # test images per shift
+    seeds: tuple
+    shifts: tuple
+    box: range
+    arms: dict = field(default_factory=dict)     # arm name -> (variant, max augmentation shift)
+    curves: dict = field(default_factory=dict)   # arm -> {shift: [last LATE test accs, one list per seed]}
+    seconds: dict = field(default_factory=dict)  # arm -> [seconds, one per seed]
+
+    def at(self, shift):
+        """The Study of one shift, so that late(), settled() and better() judge it as in run_study."""
+        study = Study(self.num_epochs, self.n_test, self.seeds)
+        study.curves = {arm: runs[shift] for arm, runs in self.curves.items()}
+        return study
+
+
+def run_shift_study(num_epochs=30, n_train=1000, n_test=600, seeds=(0, 1, 2), arms=ARMS, shifts=SHIFTS,
+                    box=BOX):
+    """Train every arm once per seed on one thread; print a line per arm; return the ShiftStudy."""
+    study = ShiftStudy(num_epochs, n_test, tuple(seeds), tuple(shifts), box)
+    with _one_thread():
+        for variant, augment in arms:
+            name = arm_name(variant, augment)
+            runs = [train_shifted(variant, augment, seed, num_epochs, n_train, n_test, shifts, box)
+                    for seed in seeds]
+            study.arms[name] = (variant, augment)
+            study.curves[name] = {d: [r[0][d] for r in runs] for d in shifts}
+            study.seconds[name] = [r[1] for r in runs]
+            mean = [_mean_late(study.at(d), name) for d in shifts]
+            print(f"{name:26s} late test acc at shifts {shifts[0]}-{shifts[-1]} px (mean of seeds): "
+                  f"{' '.join(f'{a:.2f}' for a in mean)}   ({sum(study.seconds[name]):.1f} s)")
+    return study
+
+
+def plot_shift_study(study):
+    """Late test accuracy against the shift, one line per arm (mean over seeds, min-max band)."""
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    for name, (_, augment) in study.arms.items():
+        late = torch.tensor([study.at(d).late(name) for d in study.shifts])  # (shifts, seeds)
+        line, = ax.plot(study.shifts, late.mean(1), marker="o", label=name)
+        band = late.min(1).values, late.max(1).values
+        ax.fill_between(study.shifts, *band, color=line.get_color(), alpha=0.2)
+        if augment:
+            ax.axvspan(0, min(augment, study.shifts[-1]), color=line.get_color(), alpha=0.07,
+                       label=f"within the ±{augment} px of augmentation")
+    ax.axhline(1 / len(SHAPE_NAMES), color="gray", linestyle="--", label="chance")
+    ax.set(title="test accuracy against shift (mean, min-max over seeds)", ylim=(0, 1.05),
+           xlabel="pixels beyond every training position", ylabel="late test accuracy", xticks=study.shifts)
+    ax.legend(fontsize=8, loc="upper right")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    plt.show()
+
+
+def shift_table(study):
+    """One line per shift: each arm's late test accuracy (mean over seeds) and how much of the gap between
+    the plain strided arm and pooling the augmented arm closes (where pooling leads on every seed)."""
+    pool, plain, augmented = _shift_arms(study)
+    names = list(study.arms)
+    lines = ["shift  " + "  ".join(f"{n:>24s}" for n in names) + "  gap closed"]
+    for d in study.shifts:
+        at = study.at(d)
+        closed = f"{_closed(at, pool, plain, augmented):10.0%}" if better(at, pool, plain) == pool else \
+            f"{'-':>10s}"
+        lines.append(f"{d:2d} px  " + "  ".join(f"{_mean_late(at, n):24.3f}" for n in names) + f"  {closed}")
+    return "\n".join(lines)
+
+
+def _shift_arms(study):
+    """(pooling arm, strided arm without augmentation, strided arm with it): the three arms of ARMS."""
+    by = {arm: name for name, arm in study.arms.items()}
+    augmented = next(name for name, (v, a) in study.arms.items() if a and (v, 0) in by and v != "max pool")
+    plain = by[(study.arms[augmented][0], 0)]
+    return by[("max pool", 0)], plain, augmented
+
+
+def _closed(at, pool, plain, augmented):
+    """The share of the gap (pool - plain, mean late accuracies) that augmented makes up: 1 is all of it."""
+    base = _mean_late(at, plain)
+    return (_mean_late(at, augmented) - base) / (_mean_late(at, pool) - base)
+
+
+_WINS = {"a": "{a} 在每个种子上都比 {b} 好", "b": "{b} 在每个种子上都比 {a} 好",
+         None: "{a} 和 {b} 没有明确的胜负"}
+
+
+def _relation(at, a, b):
+    winner = better(at, a, b)
+    return _WINS["a" if winner == a else "b" if winner == b else None].format(a=a, b=b)
+
+
+def _runs(numbers):
+    """Sorted ints as runs: [1, 2, 3, 5] -> '1–3、5'."""
+    runs = []
+    for n in numbers:
+        if runs and runs[-1][-1] == n - 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    return "、".join(f"{r[0]}" if len(r) == 1 else f"{r[0]}–{r[-1]}" for r in runs)
+
+
+def shift_takeaway(study):
+    """Plain sentences computed from this shift study: whether the nets have settled, how they do where the
+    training put the shapes, then, for each run of shifts with the same verdicts, whether pooling beats the
+    strided net, and whether (and by how much) augmentation closes that gap; then the run itself."""
+    pool, plain, augmented = _shift_arms(study)
+    sentences = [_shift_settled_sentence(study)]
+    seen = study.at(study.shifts[0])
+    sentences.append(f"平移 {study.shifts[0]} 像素（训练时见过的位置）：后期测试精度平均 " + "、".join(
+        f"{name} {_mean_late(seen, name):.3f}" for name in study.arms) + "。")
+    groups = []
+    for d in study.shifts[1:]:
+        at = study.at(d)
+        key = (better(at, pool, plain), better(at, augmented, pool), better(at, augmented, plain),
+               bool(_moving(at, pool, plain, augmented)))
+        if groups and groups[-1][0] == key and groups[-1][1][-1] == d - 1:
+            groups[-1][1].append(d)
+        else:
+            groups.append((key, [d]))
+    for (gap, _, _, moving), ds in groups:
+        at = study.at(ds[0])
+        parts = [_relation(at, pool, plain), _relation(at, augmented, pool)]
+        if better(at, augmented, pool) != augmented:
+            parts.append(_relation(at, augmented, plain))
+        text = "；".join(parts)
+        if gap == pool:
+            shares = "、".join(f"{_closed(study.at(d), pool, plain, augmented):.0%}" for d in ds)
+            text += f"。增强补上的差距（按平均精度，100% 即补齐）：{shares}"
+        first = f"前 {study.num_epochs} 轮里，" if moving else ""
+        sentences.append(f"平移 {_runs(ds)} 像素：{first}{text}。")
+    seconds = sum(map(sum, study.seconds.values()))
+    sentences.append(f"这次运行：{len(study.seeds)} 个种子 × {len(study.arms)} 个网络 × "
+                     f"{study.num_epochs} 轮，"
+                     f"每个平移 {study.n_test} 张测试图，训练共用 {seconds:.0f} 秒。")
+    return sentences
+
+
+def _shift_settled_sentence(study):
+    """Which arms have not settled, at which shifts and seeds (settled() at every shift)."""
+    moving = []
+    for name in study.arms:
+        still = {d: [seed for seed, ok in zip(study.seeds, study.at(d).settled(name), strict=True) if not ok]
+                 for d in study.shifts}
+        shifts = [d for d in study.shifts if still[d]]
+        seeds = sorted({seed for d in shifts for seed in still[d]})
+        if shifts:
+            where = "每个平移" if shifts == list(study.shifts) else f"平移 {_runs(shifts)} 像素"
+            who = "每个种子" if seeds == list(study.seeds) else "种子 " + "、".join(map(str, seeds))
+            moving.append(f"{name}（{where}，{who}）")
+    if not moving:
+        return ("训练完了吗？每个网络在每个种子、每个平移上，最后 5 轮的测试精度都已稳定"
+                "（变化在测试噪声之内），"
+                "所以下面比的是训练到稳定以后的精度。")
+    return (f"训练完了吗？没有：{'、'.join(moving)}最后 5 轮的测试精度还在变化（超过测试噪声），"
+            f"带「前 {study.num_epochs} 轮里」的判断比的是谁学得快；把 num_epochs 调大再运行，看判断变不变。")

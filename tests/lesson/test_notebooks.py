@@ -19,6 +19,7 @@ NOTEBOOKS = sorted(p for p in ROOT.glob("**/*.ipynb") if ".ipynb_checkpoints" no
 CORE_BUDGET, DEEP_DIVE_BUDGET = 20, 60  # seconds; the limits for 2 idle cores
 OVERRIDES = {  # notebook name -> code run right after its `parameters` cell
     "training-study.ipynb": "num_epochs = 2\nn_train, n_test = 200, 200\nseeds = (0,)",
+    "augmentation-vs-pooling.ipynb": "num_epochs = 2\nn_train, n_test = 200, 200\nseeds = (0,)",
     "why-frameworks-dont-loop.ipynb": "shapes = [(1, 1, 3, 3), (1, 1, 8, 8), (1, 1, 28, 28)]",
 }
 BAD_STDERR = ("Traceback", "Glyph", "Error")
