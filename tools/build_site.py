@@ -94,10 +94,9 @@ def npm_install(npm_dir=NPM_DIR, dev=False):
     if npm is None:
         sys.exit("npm not found: the site copies its scripts from npm packages. Fix: install Node.js 20+ "
                  "(it comes with npm), e.g. `apt-get install nodejs npm`.")
-    print(f"npm ci{'' if dev else ' --omit=dev'} (pinned front-end packages, tools/site/package-lock.json) ...",
-          flush=True)
-    subprocess.run([npm, "ci", *([] if dev else ["--omit=dev"]), "--ignore-scripts", "--no-audit", "--no-fund"],
-                   cwd=npm_dir, check=True)
+    omit = [] if dev else ["--omit=dev"]
+    print(f"npm ci {' '.join(omit)} (the pinned packages of tools/site/package-lock.json) ...", flush=True)
+    subprocess.run([npm, "ci", *omit, "--ignore-scripts", "--no-audit", "--no-fund"], cwd=npm_dir, check=True)
     stamp.write_text(digest + (" dev" if dev else ""))
     return modules
 
@@ -159,7 +158,7 @@ def index_search(node_modules, out):
     static/pagefind/, with the script the search box loads."""
     bin_js = node_modules / "pagefind" / "lib" / "runner" / "bin.cjs"
     node(node_modules, bin_js, "--site", out, "--output-subdir", "static/pagefind", "--silent",
-         "--exclude-selectors", ".jp-InternalAnchorLink, .jp-InputPrompt, .jp-OutputPrompt")
+         "--exclude-selectors", ".anchor-link, .jp-InternalAnchorLink, .jp-InputPrompt, .jp-OutputPrompt")
     if not (out / "static" / "pagefind" / "pagefind.js").exists():
         sys.exit("Pagefind wrote no index (static/pagefind/pagefind.js is missing).")
 
@@ -243,9 +242,10 @@ def reading_order(readme, notebooks, root):
     """[(rel path, short title)] in the order the index links them (core path, then deep dives), then any
     notebook the index does not link, in file order. The titles are the index's link texts."""
     linked = {}
-    for text, href in re.findall(r"\[((?:[^\[\]]|\[[^\]]*\])+)\]\((notebooks/[^)#\s]+\.ipynb)", readme_section(readme)):
-        linked.setdefault(href, plain(text))
-    order = [(Path(href), title) for href, title in linked.items() if (root / href).exists()]
+    link = r"\[((?:[^\[\]]|\[[^\]]*\])+)\]\((notebooks/[^)#\s]+\.ipynb)"
+    for text, target in re.findall(link, readme_section(readme)):
+        linked.setdefault(target, plain(text))
+    order = [(Path(target), title) for target, title in linked.items() if (root / target).exists()]
     listed = {rel for rel, _ in order}
     return order + [(p.relative_to(root), None) for p in notebooks if p.relative_to(root) not in listed]
 
@@ -295,7 +295,7 @@ def binder_base(readme):
 
 
 def href(from_rel, to_rel):
-    """Relative URL from the page of from_rel (a notebook's path, or Path("index.html")) to the page of to_rel."""
+    """Relative URL from the page of from_rel (a notebook's path) to the page of to_rel."""
     depth = len(from_rel.parts) - 1
     return "../" * depth + quote(str(Path(to_rel).with_suffix(".html")))
 
@@ -317,7 +317,8 @@ def toc_html(order, current):
     """The contents of the collection: core path, then deep dives; the current page has aria-current."""
     groups = [("核心路径 / Core path", [e for e in order if "deep-dives" not in e[0].parts]),
               ("选读 / Deep dives", [e for e in order if "deep-dives" in e[0].parts])]
-    parts = ['<nav class="pk-toc" aria-label="目录 / Contents">\n<details>\n<summary>目录 / Contents</summary>\n']
+    parts = ['<nav class="pk-toc" aria-label="目录 / Contents">\n<details>\n'
+             '<summary>目录 / Contents</summary>\n']
     for heading, entries in groups:
         if not entries:
             continue
@@ -354,18 +355,22 @@ def run_html(rel, binder):
     if binder:
         url = html.escape(f"{binder}?labpath={quote(str(rel))}")
         binder_part = (f'<p>不想安装：<a href="{url}">在 Binder 上打开</a>（第一次启动要几分钟）。'
-                       f' No install: <a href="{url}">open it on Binder</a> (the first launch takes minutes).</p>\n')
+                       f' No install: <a href="{url}">open it on Binder</a>'
+                       ' (the first launch takes minutes).</p>\n')
     box = (
         '<section id="pk-run" class="pk-run" aria-labelledby="pk-run-title" data-pagefind-ignore>\n'
         '<h2 id="pk-run-title">运行这个笔记本 / Run this notebook</h2>\n'
-        f'<p>这一页是运行过的笔记本；要改参数、做练习，在自己的电脑上运行它：下载 <a href="{name}" download>{name}</a>，'
-        '或者在仓库的根目录里运行下面两条命令之一（需要 Python 3.11–3.14）。'
+        '<p>这一页是运行过的笔记本；要改参数、做练习，在自己的电脑上运行它：'
+        f'下载 <a href="{name}" download>{name}</a>，或者在仓库的根目录里运行下面两条命令之一'
+        '（需要 Python 3.11–3.14）。'
         ' This page is the notebook as it ran; to change parameters or do the exercises, run it yourself: '
-        f'download <a href="{name}" download>{name}</a>, or in the repository run one of these (Python 3.11–3.14):</p>\n'
+        f'download <a href="{name}" download>{name}</a>, or in the repository run one of these'
+        ' (Python 3.11–3.14):</p>\n'
         '<pre><code>python3 make.py lab    # 安装并打开 JupyterLab / installs, then opens JupyterLab\n'
         'python3 make.py test   # 检查安装 / checks the setup (ruff and the tests)</code></pre>\n'
         '<p>安装的细节和常见问题见仓库里的 <code>README.md</code> 和 <code>docs/</code>。'
-        ' Install details and troubleshooting: <code>README.md</code> and <code>docs/</code> in the repository.</p>\n'
+        ' Install details and troubleshooting: <code>README.md</code> and <code>docs/</code>'
+        ' in the repository.</p>\n'
         f'{binder_part}</section>\n')
     return line, box
 
@@ -407,7 +412,8 @@ class SiteExporter(HTMLExporter):
     def markdown2html(self, context, source):
         cell = context.get("cell", {})
         renderer = MathRenderer(
-            self.formulas, escape=False, attachments=cell.get("attachments", {}), embed_images=self.embed_images,
+            self.formulas, escape=False, attachments=cell.get("attachments", {}),
+            embed_images=self.embed_images,
             path=context.get("resources", {}).get("metadata", {}).get("path", ""),
             anchor_link_text=self.anchor_link_text, exclude_anchor_links=self.exclude_anchor_links,
             **self.lexer_options)
@@ -462,11 +468,12 @@ def render_page(nb, pk, title):
 def label_table_cells(body):
     """data-label on every table cell (its column's header), shown beside the cell on a phone."""
     def table(match):
-        heads = [plain(re.sub(r"<[^>]+>", "", h)) for h in re.findall(r"<th[^>]*>(.*?)</th>", match.group(0), re.S)]
+        heads = [plain(h) for h in re.findall(r"<th[^>]*>(.*?)</th>", match.group(0), re.S)]
 
         def row(r):
             cells = iter(heads)
-            return re.sub(r"<td(?=[\s>])", lambda m: f'<td data-label="{html.escape(next(cells, ""))}"', r.group(0))
+            return re.sub(r"<td(?=[\s>])", lambda m: f'<td data-label="{html.escape(next(cells, ""))}"',
+                          r.group(0))
         return re.sub(r"<tr>.*?</tr>", row, match.group(0), flags=re.S)
     return re.sub(r"<table>.*?</table>", lambda m: '<div class="pk-table-wrap">' + table(m) + "</div>", body,
                   flags=re.S)
@@ -560,22 +567,24 @@ def build(out, root=ROOT, npm_dir=NPM_DIR, rerun=False):
         modules |= widget_modules(nb)
         how = f"executed in {time.perf_counter() - t0:.1f} s" if fresh else "unchanged, from build/site-cache"
         print(f"{rel}: {how}", flush=True)
-    order = [(rel, title or notebook_title(nb, rel.stem)) for (rel, title), nb in zip(order, notebooks)]
+    order = [(rel, title or notebook_title(nb, rel.stem))
+             for (rel, title), nb in zip(order, notebooks, strict=True)]
     binder = binder_base(readme)
     rendered, targets = [], []
-    for i, ((rel, _), nb) in enumerate(zip(order, notebooks)):
+    for i, ((rel, _), nb) in enumerate(zip(order, notebooks, strict=True)):
         site_root = "../" * (len(rel.parts) - 1)
         run_line, run = run_html(rel, binder)
         pk = {"site_root": site_root, "header": site_header(site_root), "toc": toc_html(order, rel),
               "prevnext": prevnext_html(order, i), "run_line": run_line, "run": run,
               "description": notebook_description(nb) or notebook_title(nb, rel.stem),
-              "widgets": any(WIDGET_VIEW in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))}
+              "widgets": any(WIDGET_VIEW in o.get("data", {})
+                             for c in nb.cells for o in c.get("outputs", []))}
         rendered.append(render_page(nb, pk, notebook_title(nb, rel.stem)))
         target = out / rel.with_suffix(".html")
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(root / rel, out / rel)  # the notebook itself, clean, to download
         targets.append(target)
-    for target, page in zip(targets, typeset(rendered, node_modules)):
+    for target, page in zip(targets, typeset(rendered, node_modules), strict=True):
         target.write_text(page, encoding="utf-8")
     if (root / "Images").is_dir():
         shutil.copytree(root / "Images", out / "Images")

@@ -40,8 +40,8 @@ def serve(site):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "http.server", "-d", str(site), "-b", "127.0.0.1", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    command = [sys.executable, "-m", "http.server", "-d", str(site), "-b", "127.0.0.1", str(port)]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -76,11 +76,13 @@ def lighthouse(node_modules, url):
     return result
 
 
-_AUDITS_OF_INTEREST = {"errors-in-console", "render-blocking-resources", "meta-description", "color-contrast",
-                       "link-in-text-block", "label-content-name-mismatch", "landmark-one-main", "total-byte-weight",
-                       "largest-contentful-paint", "total-blocking-time", "cumulative-layout-shift",
-                       "first-contentful-paint", "speed-index", "interactive", "bootup-time", "mainthread-work-breakdown",
-                       "unused-javascript", "font-display", "document-title", "link-text", "is-crawlable"}
+_AUDITS_OF_INTEREST = {
+    "errors-in-console", "render-blocking-resources", "meta-description", "color-contrast",
+    "link-in-text-block",
+    "label-content-name-mismatch", "landmark-one-main", "total-byte-weight", "largest-contentful-paint",
+    "total-blocking-time", "cumulative-layout-shift", "first-contentful-paint", "speed-index", "interactive",
+    "bootup-time", "mainthread-work-breakdown", "unused-javascript", "font-display", "document-title",
+    "link-text", "is-crawlable"}
 
 
 def downloads(browser, url, axe_source):
@@ -126,7 +128,8 @@ def main(argv=None):
     node_modules = build_site.npm_install(dev=True)
     pages = args.pages.split(",") if args.pages else [
         str(p.relative_to(site)) for p in sorted(site.rglob("*.html"), key=lambda p: (len(p.parts), str(p)))]
-    axe_source = None if args.no_axe else (node_modules / "axe-core" / "axe.min.js").read_text(encoding="utf-8")
+    axe_file = node_modules / "axe-core" / "axe.min.js"
+    axe_source = None if args.no_axe else axe_file.read_text(encoding="utf-8")
     server, base = serve(site)
     from playwright.sync_api import sync_playwright
 
@@ -136,14 +139,16 @@ def main(argv=None):
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROME_FLAGS.split())
             for page in pages:
                 print(f"  {page} ...", file=sys.stderr, flush=True)
-                rows.append((page, lighthouse(node_modules, base + page), downloads(browser, base + page, axe_source)))
+                url = base + page
+                rows.append((page, lighthouse(node_modules, url), downloads(browser, url, axe_source)))
             browser.close()
     finally:
         server.terminate()
         server.wait(timeout=10)
 
     kb = lambda n: f"{n / 1024:,.0f} KB"  # noqa: E731
-    head = "| page | perf | a11y | best pr. | SEO | LCP | TBT | CLS | Lighthouse bytes | first view | + first widget |"
+    head = ("| page | perf | a11y | best pr. | SEO | LCP | TBT | CLS | Lighthouse bytes | first view "
+            "| + first widget |")
     if axe_source:
         head += " axe serious+critical 390 / 1400 px |"
     print(f"Lighthouse {json.loads((node_modules / 'lighthouse' / 'package.json').read_text())['version']}, "
@@ -151,7 +156,8 @@ def main(argv=None):
     print(head)
     print("|" + "---|" * (head.count("|") - 1))
     for page, lh, dl in rows:
-        line = (f"| {page} | {lh['performance']} | {lh['accessibility']} | {lh['best-practices']} | {lh['seo']} "
+        line = (f"| {page} | {lh['performance']} | {lh['accessibility']} | {lh['best-practices']} "
+                f"| {lh['seo']} "
                 f"| {lh['lcp_s']:.1f} s | {lh['tbt_ms']:.0f} ms | {lh['cls']:.3f} | {kb(lh['bytes'])} "
                 f"| {kb(dl['first_view'])} | {kb(dl['widget']) if 'widget' in dl else '—'} |")
         if axe_source:

@@ -2,7 +2,8 @@
 
 Kept fast: instead of the full site, `make.py site` builds a small temporary project (a README with a
 notebook table, a core notebook with a SlidingWindow, a formula, an image and a collapsed solution, a second
-core notebook, the only one that says 步幅, and a deep dive two folders down). `python -m http.server` serves it on 127.0.0.1, and headless Chromium opens it with every
+core notebook, the only one that says 步幅, and a deep dive two folders down). `python -m http.server`
+serves it on 127.0.0.1, and headless Chromium opens it with every
 request to another host blocked and recorded. The npm packages come from tools/site/package-lock.json
 (`npm ci` once, then reused while the lock file stays the same).
 """
@@ -60,7 +61,8 @@ CORE = [
                               metadata={"jupyter": {"source_hidden": True, "outputs_hidden": True}}),
 ]
 STEPS = [  # no widget, no formula; the only page that says 步幅
-    nbformat.v4.new_markdown_cell("# 步子 / Steps\n\n## 概览 (Overview)\n\n窗口每次移动的格数叫步幅（stride），"
+    nbformat.v4.new_markdown_cell("# 步子 / Steps\n\n## 概览 (Overview)\n\n"
+                                  "窗口每次移动的格数叫步幅（stride），"
                                   "这一页只讲它。\n\nThe window moves by its stride."),
     nbformat.v4.new_code_cell("print('stride', 2)"),
 ]
@@ -369,7 +371,8 @@ def test_every_page_has_the_contents_in_the_index_order_with_itself_marked(site)
         assert resolve(rel, current["href"]) == rel
         headings = [h.get_text() for h in toc.select("h2")]
         assert headings == ["核心路径 / Core path", "选读 / Deep dives"]
-        assert [resolve(rel, a["href"]) for a in toc.find_all("h2")[1].find_next("ol").select("a")] == ORDER[2:]
+        deep = toc.find_all("h2")[1].find_next("ol")
+        assert [resolve(rel, a["href"]) for a in deep.select("a")] == ORDER[2:]
         prev, nxt = page.select_one('a[rel="prev"]'), page.select_one('a[rel="next"]')
         assert (resolve(rel, prev["href"]) if prev else None) == (ORDER[i - 1] if i else None)
         assert (resolve(rel, nxt["href"]) if nxt else None) == (ORDER[i + 1] if i + 1 < len(ORDER) else None)
@@ -526,13 +529,15 @@ def test_axe_finds_nothing_serious_on_the_site(axe_results, width):
 
 
 # poolkit/widget.js gives each player button an aria-label (its tooltip) that differs from its visible text
-WIDGET_LABELS_DIFFER = '"aria-label": label, text' in (ROOT / "poolkit" / "widget.js").read_text(encoding="utf-8")
+WIDGET_JS = (ROOT / "poolkit" / "widget.js").read_text(encoding="utf-8")
+WIDGET_LABELS_DIFFER = '"aria-label": label, text' in WIDGET_JS
 
 
 @pytest.mark.browser
 @pytest.mark.parametrize("width", [1400, 390])
 @pytest.mark.xfail(WIDGET_LABELS_DIFFER, strict=True,
-                   reason="poolkit/widget.js: button aria-labels differ from their text (label-content-name-mismatch)")
+                   reason="poolkit/widget.js: button aria-labels differ from their text "
+                          "(label-content-name-mismatch)")
 def test_axe_finds_nothing_serious_in_the_widget(axe_results, width):
     found = [v for v in axe_results[width][0] if v["widget"]]
     assert found == [], f"at {width} px:\n" + describe_violations(found)
@@ -569,6 +574,17 @@ def test_site_bench_starts_and_names_its_columns():
     done = subprocess.run([sys.executable, str(ROOT / "tools" / "site_bench.py"), "--help"],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "Lighthouse" in done.stdout and "--pages" in done.stdout
+
+
+def test_make_py_site_bench_runs_the_benchmark(monkeypatch):
+    """`python3 make.py site-bench` is tools/site_bench.py in the venv with the test requirements."""
+    make = load_make()
+    calls = []
+    monkeypatch.setattr(make, "ensure_venv", lambda *files: calls.append(files))
+    monkeypatch.setattr(make, "run", lambda *args: calls.append(args) or 0)
+    assert make.main(["site-bench", "--pages", "index.html"]) == 0
+    assert calls == [("requirements.txt", "requirements-test.txt"),
+                     ("python", "tools/site_bench.py", "--pages", "index.html")]
 
 
 @pytest.mark.browser
