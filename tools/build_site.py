@@ -21,6 +21,7 @@ links to a missing file.
 """
 
 import argparse
+import base64
 import hashlib
 import html
 import html.parser
@@ -28,6 +29,7 @@ import json
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import time
@@ -465,6 +467,101 @@ def render_page(nb, pk, title):
     return ipynb_links_to_html(page), formulas
 
 
+# classes that appear only once scripts run: html-manager's widget containers (Lumino), anywidget's views
+RUNTIME_CLASSES = re.compile(r"^(lm-|p-|widget|jupyter-widget|jp-OutputArea|jp-RenderedHTML|pk-)")
+
+
+def _split_top(text, sep):
+    """Split at sep outside parentheses and brackets (selector lists like a, :is(b, c))."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += ch in "([" and 1 or ch in ")]" and -1 or 0
+        if ch == sep and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    return [*parts, text[start:]]
+
+
+def _selector_applies(selector, classes):
+    names = re.findall(r"\.(-?[A-Za-z_][\w-]*)", re.sub(r":not\([^)]*\)", "", selector))
+    return all(n in classes or RUNTIME_CLASSES.match(n) for n in names)
+
+
+def purge_css(css, classes):
+    """css without the style rules none of whose selectors can match a page using `classes` (JupyterLab's
+    whole stylesheet is 255 KB; a notebook page uses a small part). @media and @supports blocks are purged
+    inside; other at-rules (@font-face, @keyframes) and rules without classes stay."""
+    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    out, i, n = [], 0, len(css)
+    while i < n:
+        brace = css.find("{", i)
+        semi = css.find(";", i)
+        if brace < 0:
+            break
+        if 0 <= semi < brace and css[i:semi].strip().startswith("@"):  # @import, @charset
+            out.append(css[i:semi + 1])
+            i = semi + 1
+            continue
+        prelude = css[i:brace].strip()
+        depth, j = 1, brace + 1
+        while j < n and depth:
+            depth += (css[j] == "{") - (css[j] == "}")
+            j += 1
+        body = css[brace + 1:j - 1]
+        i = j
+        if prelude.startswith(("@media", "@supports", "@layer")):
+            inner = purge_css(body, classes)
+            if inner.strip():
+                out.append(f"{prelude}{{{inner}}}")
+        elif prelude.startswith("@"):
+            out.append(f"{prelude}{{{body}}}")
+        else:
+            kept = [sel.strip() for sel in _split_top(prelude, ",") if _selector_applies(sel, classes)]
+            if kept:
+                out.append(f"{','.join(kept)}{{{body.strip()}}}")
+    return "\n".join(out)
+
+
+def slim_page(page, images_dir, images_url):
+    """The page without what it does not use: JupyterLab's style rules for classes the page never has,
+    and its figures moved out of the HTML into images_dir (loaded lazily, with their size, so the text
+    arrives first and nothing jumps)."""
+    classes = {c for attr in re.findall(r'class="([^"]*)"', page) for c in attr.split()}
+    head, sep, rest = page.partition("</head>")
+    head = re.sub(r"(<style[^>]*>)(.*?)(</style>)",
+                  lambda m: m.group(1) + purge_css(m.group(2), classes) + m.group(3), head, flags=re.S)
+    # JupyterLab's icons (90 KB of SVG in custom properties) that no kept rule uses
+    used = set(re.findall(r"var\((--jp-icon-[\w-]+)", head))
+    head = re.sub(r"(--jp-icon-[\w-]+)\s*:\s*url\([^)]*\)\s*;?",
+                  lambda m: m.group(0) if m.group(1) in used else "", head)
+    count = 0
+
+    def extract(match):
+        nonlocal count
+        kind, data = match.group(1), base64.b64decode(match.group(2))
+        count += 1
+        name = f"figure-{count}.{'jpg' if kind == 'jpeg' else kind}"
+        images_dir.mkdir(parents=True, exist_ok=True)
+        (images_dir / name).write_bytes(data)
+        size = ""
+        if kind == "png" and data[12:16] == b"IHDR":
+            width, height = struct.unpack(">II", data[16:24])
+            size = f' width="{width}" height="{height}"'
+        return f'src="{images_url}/{name}"{size} loading="lazy" decoding="async"'
+
+    rest = re.sub(r'src="data:image/(png|jpeg|gif);base64,([A-Za-z0-9+/=\s]+)"', extract, rest)
+    # the saved widget state (tens of KB) waits in a file until static/widgets.js loads the renderer
+    state = re.search(r'<script type="application/vnd\.jupyter\.widget-state\+json">(.*?)</script>\s*',
+                      rest, re.S)
+    if state:
+        images_dir.mkdir(parents=True, exist_ok=True)
+        (images_dir / "widget-state.json").write_text(state.group(1).strip(), encoding="utf-8")
+        rest = rest[:state.start()] + rest[state.end():]
+        head = head.replace('static/widgets.js"',
+                            f'static/widgets.js" data-state="{images_url}/widget-state.json"', 1)
+    return head + sep + rest
+
+
 def label_table_cells(body):
     """data-label on every table cell (its column's header), shown beside the cell on a phone."""
     def table(match):
@@ -585,7 +682,8 @@ def build(out, root=ROOT, npm_dir=NPM_DIR, rerun=False):
         shutil.copy2(root / rel, out / rel)  # the notebook itself, clean, to download
         targets.append(target)
     for target, page in zip(targets, typeset(rendered, node_modules), strict=True):
-        target.write_text(page, encoding="utf-8")
+        images = f"{target.stem}_files"
+        target.write_text(slim_page(page, target.parent / images, quote(images)), encoding="utf-8")
     if (root / "Images").is_dir():
         shutil.copytree(root / "Images", out / "Images")
     copy_assets(node_modules, out, modules)

@@ -257,7 +257,10 @@ def test_built_pages_mirror_the_notebooks_and_need_no_internet(site):
     assert "Not on the site" not in index
     page = (site / "notebooks" / "01-window.html").read_text(encoding="utf-8")
     assert re.search(r'<meta [^>]*name="poolkit-no-kernel"', page.split("</head>")[0])
-    assert "application/vnd.jupyter.widget-state+json" in page  # saved widget state
+    # the saved widget state, in a file that static/widgets.js loads with the renderer
+    assert re.search(r'data-state="01-window_files/widget-state.json"', page)
+    state = json.loads((site / "notebooks" / "01-window_files" / "widget-state.json").read_text())
+    assert state["state"] and "application/vnd.jupyter.widget-view+json" in page
     assert 'href="deep-dives/d1-deep.html"' in page
     assert 'src="../static/widgets.js"' in page  # the widget renderer, loaded when a widget comes near
     deep = (site / "notebooks" / "deep-dives" / "d1-deep.html").read_text(encoding="utf-8")
