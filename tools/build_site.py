@@ -46,6 +46,7 @@ from nbconvert.preprocessors import ExecutePreprocessor
 ROOT = Path(__file__).resolve().parents[1]
 NPM_DIR = ROOT / "tools" / "site"  # package.json + package-lock.json (committed), node_modules (git-ignored)
 TEMPLATES = NPM_DIR / "templates"  # the "site" template: nbconvert's "lab" page as a page of the book
+SITE_CSS = NPM_DIR / "site.css"  # the book's own styles, inlined in every page
 NOTEBOOK_GLOBS = ("notebooks/*.ipynb", "notebooks/deep-dives/*.ipynb")
 INDEX_SECTION = "## 笔记本 / The notebooks"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
@@ -138,7 +139,6 @@ def copy_assets(node_modules, out, modules):
             shutil.copytree(src, dst, ignore=SKIP_ASSETS, dirs_exist_ok=True)
         else:
             shutil.copy2(src, dst)
-    shutil.copy2(NPM_DIR / "site.css", out / "static" / "site.css")
     shutil.copytree(NPM_DIR / "static", out / "static", dirs_exist_ok=True)  # site.js, widgets.js, favicon
     for module, version in sorted(modules):
         package = node_modules / module
@@ -160,7 +160,8 @@ def index_search(node_modules, out):
     static/pagefind/, with the script the search box loads."""
     bin_js = node_modules / "pagefind" / "lib" / "runner" / "bin.cjs"
     node(node_modules, bin_js, "--site", out, "--output-subdir", "static/pagefind", "--silent",
-         "--exclude-selectors", ".anchor-link, .jp-InternalAnchorLink, .jp-InputPrompt, .jp-OutputPrompt")
+         "--exclude-selectors",
+         ".anchor-link, .jp-InternalAnchorLink, .jp-InputPrompt, .jp-OutputPrompt, .pk-site-hidden > summary")
     if not (out / "static" / "pagefind" / "pagefind.js").exists():
         sys.exit("Pagefind wrote no index (static/pagefind/pagefind.js is missing).")
 
@@ -528,7 +529,7 @@ def slim_page(page, images_dir, images_url):
     arrives first and nothing jumps)."""
     classes = {c for attr in re.findall(r'class="([^"]*)"', page) for c in attr.split()}
     head, sep, rest = page.partition("</head>")
-    head = re.sub(r"(<style[^>]*>)(.*?)(</style>)",
+    head = re.sub(r"(<style(?! id=\"pk-site-css\")[^>]*>)(.*?)(</style>)",  # JupyterLab's, not the book's
                   lambda m: m.group(1) + purge_css(m.group(2), classes) + m.group(3), head, flags=re.S)
     # JupyterLab's icons (90 KB of SVG in custom properties) that no kept rule uses
     used = set(re.findall(r"var\((--jp-icon-[\w-]+)", head))
@@ -590,7 +591,7 @@ def render_index(readme):
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1.0\">\n"
         f"<title>{html.escape(plain_title)}</title>\n<meta name=\"description\" content=\"{description}\">\n"
         "<link rel=\"icon\" href=\"static/favicon.svg\" type=\"image/svg+xml\">\n"
-        "<link rel=\"stylesheet\" href=\"static/site.css\">\n"
+        f"<style>\n{SITE_CSS.read_text(encoding='utf-8')}</style>\n"
         "<script defer src=\"static/site.js\" data-root=\"\"></script>\n</head>\n"
         f"<body class=\"pk-site-index\">\n{site_header('')}"
         f"<main id=\"pk-content\" data-pagefind-body>\n{body}</main>\n</body>\n</html>\n")
@@ -672,6 +673,7 @@ def build(out, root=ROOT, npm_dir=NPM_DIR, rerun=False):
         site_root = "../" * (len(rel.parts) - 1)
         run_line, run = run_html(rel, binder)
         pk = {"site_root": site_root, "header": site_header(site_root), "toc": toc_html(order, rel),
+              "site_css": SITE_CSS.read_text(encoding="utf-8"),
               "prevnext": prevnext_html(order, i), "run_line": run_line, "run": run,
               "description": notebook_description(nb) or notebook_title(nb, rel.stem),
               "widgets": any(WIDGET_VIEW in o.get("data", {})

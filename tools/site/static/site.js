@@ -20,8 +20,9 @@
       }
     });
   }
-  markScrollable();
-  window.addEventListener('resize', markScrollable);
+  var later = window.requestIdleCallback || function (f) { return setTimeout(f, 200); };
+  later(markScrollable);  // it measures every block: not while the page is first drawn
+  window.addEventListener('resize', function () { later(markScrollable); });
 
   // search: Pagefind (static/pagefind/) is loaded the first time the reader uses the box
   var input = document.getElementById('pk-search-input');
