@@ -161,7 +161,8 @@ def index_search(node_modules, out):
     bin_js = node_modules / "pagefind" / "lib" / "runner" / "bin.cjs"
     node(node_modules, bin_js, "--site", out, "--output-subdir", "static/pagefind", "--silent",
          "--exclude-selectors",
-         ".anchor-link, .jp-InternalAnchorLink, .jp-InputPrompt, .jp-OutputPrompt, .pk-site-hidden > summary")
+         # what is folded (reference solutions, hints) stays folded: search never shows it
+         ".anchor-link, .jp-InternalAnchorLink, .jp-InputPrompt, .jp-OutputPrompt, details")
     if not (out / "static" / "pagefind" / "pagefind.js").exists():
         sys.exit("Pagefind wrote no index (static/pagefind/pagefind.js is missing).")
 

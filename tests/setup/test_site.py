@@ -479,6 +479,9 @@ def test_search_finds_a_chinese_word_offline(visit):
     results.first.click()
     page.wait_for_load_state("load")
     assert page.url.endswith("notebooks/02-steps.html")
+    page.get_by_label("搜索 / Search").fill("reference_answer")  # only in the collapsed solution
+    page.wait_for_function("document.getElementById('pk-search-status').textContent.startsWith('0 ')",
+                           timeout=TIMEOUT)
     page.get_by_role("link", name="下一页 / Next → 深入 / deep dive").click()
     page.wait_for_load_state("load")
     assert page.url.endswith("notebooks/deep-dives/d1-deep.html")
