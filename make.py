@@ -3,7 +3,8 @@
     python3 make.py lab     # create .venv if needed, install the requirements, open JupyterLab
     python3 make.py test    # same plus requirements-test.txt, then ruff and the whole test suite
     python3 make.py clean   # strip outputs, execution counts and widget state from notebooks/
-    python3 make.py site    # build the static site in site/ (every notebook executed, no CDN needed)
+    python3 make.py site    # build the static site in site/ (notebooks executed when changed, no CDN needed)
+    python3 make.py site-bench   # Lighthouse scores and weights of every page of site/ (docs/site.md)
 
 Any Python from 3.11 to 3.14 (the newest one the pinned torch ships wheels for). On Windows: `py make.py lab`.
 If `python3` is older, name a supported one: `python3.13 make.py lab` (Windows: `py -3.13 make.py lab`).
@@ -237,7 +238,12 @@ def site(extra):
     return run("python", "tools/build_site.py", *extra)
 
 
-commands = {"lab": lab, "test": test, "clean": clean, "site": site}
+def site_bench(extra):
+    ensure_venv("requirements.txt", "requirements-test.txt")  # Playwright, for the page weights and axe
+    return run("python", "tools/site_bench.py", *extra)
+
+
+commands = {"lab": lab, "test": test, "clean": clean, "site": site, "site-bench": site_bench}
 
 
 def main(argv):
