@@ -538,16 +538,8 @@ def test_axe_finds_nothing_serious_on_the_site(axe_results, width):
     assert found == [], f"at {width} px:\n" + describe_violations(found)
 
 
-# poolkit/widget.js gives each player button an aria-label (its tooltip) that differs from its visible text
-WIDGET_JS = (ROOT / "poolkit" / "widget.js").read_text(encoding="utf-8")
-WIDGET_LABELS_DIFFER = '"aria-label": label, text' in WIDGET_JS
-
-
 @pytest.mark.browser
 @pytest.mark.parametrize("width", [1400, 390])
-@pytest.mark.xfail(WIDGET_LABELS_DIFFER, strict=True,
-                   reason="poolkit/widget.js: button aria-labels differ from their text "
-                          "(label-content-name-mismatch)")
 def test_axe_finds_nothing_serious_in_the_widget(axe_results, width):
     found = [v for v in axe_results[width][0] if v["widget"]]
     assert found == [], f"at {width} px:\n" + describe_violations(found)
