@@ -167,7 +167,27 @@ def main(argv=None):
     for page, lh, _ in rows:
         if lh["failed"]:
             print(f"{page}: audits below 0.9: {', '.join(lh['failed'])}")
+    print()
+    missed = [(page, miss) for page, lh, dl in rows for miss in below_targets(lh, dl)]
+    for page, miss in missed:
+        print(f"below target: {page}: {miss}")
+    print("targets (" + ", ".join(f"{k} >= {v}" for k, v in TARGETS.items()) + f", LCP <= {MAX_LCP_S} s, "
+          f"no serious axe violation): {'met on every page' if not missed else f'{len(missed)} missed'}")
     return 0
+
+
+# The site's targets (docs/site.md): Lighthouse mobile scores, largest contentful paint, axe-core.
+TARGETS = {"performance": 90, "accessibility": 100, "best-practices": 95, "seo": 95}
+MAX_LCP_S = 2.5
+
+
+def below_targets(lh, dl):
+    """What one page misses of TARGETS, as short texts."""
+    missed = [f"{key} {lh[key]} < {want}" for key, want in TARGETS.items() if lh[key] < want]
+    if lh["lcp_s"] > MAX_LCP_S:
+        missed.append(f"LCP {lh['lcp_s']:.1f} s > {MAX_LCP_S} s")
+    missed += [f"axe at {w} px: {', '.join(dl[f'axe_{w}'])}" for w in (390, 1400) if dl.get(f"axe_{w}")]
+    return missed
 
 
 if __name__ == "__main__":

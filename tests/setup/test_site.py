@@ -25,6 +25,7 @@ from conftest import load_make, require_chromium
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
 import build_site  # noqa: E402
+import site_bench  # noqa: E402
 
 ARTIFACTS = ROOT / "artifacts"
 TIMEOUT = 60_000  # ms
@@ -441,6 +442,19 @@ def test_a_second_build_executes_nothing_and_a_change_reruns_only_that_notebook(
         steps.write_bytes(original)
     assert ran == ["02-steps.ipynb"]
     assert "stride 3" in page_text(out, "notebooks/02-steps.html")
+    ran.clear()
+    assert make_site_args(["site", "--rerun"]) == ["--rerun"]  # `python3 make.py site --rerun` passes it on
+    build_site.build(out, root=root, rerun=True)
+    assert sorted(ran) == sorted(p.name for p in (root / "notebooks").glob("**/*.ipynb"))
+
+
+def make_site_args(argv):
+    """What `python3 make.py <argv>` hands to tools/build_site.py."""
+    make, calls = load_make(), []
+    make.ensure_venv = lambda *files: None
+    make.run = lambda *args: calls.append(args) or 0
+    make.main(argv)
+    return list(calls[0][2:])
 
 
 def test_the_cache_key_follows_poolkit_and_the_pins(tmp_path):
@@ -599,3 +613,13 @@ def test_site_bench_measures_the_index_of_the_small_site(site):
     (row,) = [line for line in done.stdout.splitlines() if line.startswith("| index.html |")]
     scores = [int(cell) for cell in row.split("|")[2:6]]
     assert all(0 <= score <= 100 for score in scores), row
+    assert "targets (performance >= 90" in done.stdout, done.stdout[-1000:]
+
+
+def test_site_bench_names_every_target_a_page_misses():
+    lh = {"performance": 89, "accessibility": 100, "best-practices": 96, "seo": 90, "lcp_s": 3.0}
+    missed = site_bench.below_targets(lh, {"axe_390": ["color-contrast"], "axe_1400": []})
+    assert missed == ["performance 89 < 90", "seo 90 < 95", "LCP 3.0 s > 2.5 s",
+                      "axe at 390 px: color-contrast"]
+    good = {"performance": 90, "accessibility": 100, "best-practices": 95, "seo": 95, "lcp_s": 2.5}
+    assert site_bench.below_targets(good, {}) == []
