@@ -12,10 +12,8 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import nbformat
@@ -118,21 +116,9 @@ def test_make_py_site_runs_the_builder(site):
 
 @pytest.fixture(scope="module")
 def server(site):
-    """The README's `python3 -m http.server -d site 8000`, on a free port of 127.0.0.1."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    command = [sys.executable, "-m", "http.server", "-d", str(site), "-b", "127.0.0.1", str(port)]
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            assert proc.poll() is None and time.monotonic() < deadline, "http.server did not start"
-            time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}/"
+    """The README's `python3 -m http.server -d site 8000`, on a free port of 127.0.0.1 (site_bench.serve)."""
+    proc, base = site_bench.serve(site)
+    yield base
     proc.terminate()
     proc.wait(timeout=10)
 
