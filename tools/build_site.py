@@ -32,6 +32,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
@@ -42,6 +43,7 @@ import nbformat
 from nbconvert import HTMLExporter
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from nbconvert.preprocessors import ExecutePreprocessor
+from traitlets.config import Config
 
 ROOT = Path(__file__).resolve().parents[1]
 NPM_DIR = ROOT / "tools" / "site"  # package.json + package-lock.json (committed), node_modules (git-ignored)
@@ -178,10 +180,15 @@ def find_notebooks(root=ROOT):
 
 
 def execute(path):
-    """The notebook run top to bottom in a fresh kernel, in its own folder, as a learner runs it."""
+    """The notebook run top to bottom in a fresh kernel, in its own folder, as a learner runs it.
+
+    The kernel talks over local sockets in a private folder rather than TCP (ipykernel warns on every
+    start about unencrypted TCP); the path is absolute because the kernel runs in the notebook's folder."""
     nb = nbformat.read(path, as_version=4)
-    ExecutePreprocessor(timeout=CELL_TIMEOUT, kernel_name="python3").preprocess(
-        nb, {"metadata": {"path": str(path.parent)}})
+    with tempfile.TemporaryDirectory(prefix="poolkit-kernel-") as sockets:
+        ipc = Config({"KernelManager": {"transport": "ipc", "ip": str(Path(sockets) / "kernel")}})
+        ExecutePreprocessor(timeout=CELL_TIMEOUT, kernel_name="python3", config=ipc).preprocess(
+            nb, {"metadata": {"path": str(path.parent)}})
     return nb
 
 
