@@ -57,3 +57,14 @@ def test_make_py_clean_check_runs():
     result = subprocess.run([sys.executable, str(ROOT / "tools/clean_notebooks.py"), "--check"],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
+
+
+LEFTOVERS = ("*.orig", "*.rej", "*.bak", "*.ipynb_checkpoints*", "*.pyc", ".DS_Store")
+
+
+def test_no_merge_or_editor_leftovers_are_tracked():
+    """A merge's *.orig, a patch's *.rej or an editor's backup is not part of the project."""
+    tracked = subprocess.run(["git", "ls-files", "-z", "--", *LEFTOVERS], cwd=ROOT, capture_output=True,
+                             text=True, check=True).stdout.split("\0")
+    found = [name for name in tracked if name]
+    assert not found, f"tracked leftovers {found}. Fix: git rm {' '.join(found)}"
