@@ -147,6 +147,7 @@ TEXT = {  # key: (Chinese, English); {names} are filled in by say()
     "key_ends": ("第一步/最后一步", "first / last step"),
     "key_speed": ("加速/减速", "faster / slower"),
     "key_loop": ("循环", "loop on / off"),
+    "key_probe": ("逐格查看输入", "probe the input cell by cell: which outputs read it"),
     "key_escape": ("取消固定", "unpin"),
     "hover_help": ("鼠标悬停", "Hover an output cell: see its window · "
                            "hover an input cell: see which outputs read it"),

@@ -14,6 +14,8 @@ export const KEYS = {
   " ": "toggle", ArrowRight: "next", ArrowLeft: "back", Home: "first", End: "last",
   "+": "faster", "=": "faster", "-": "slower", l: "loop", L: "loop", Escape: "unpin",
 };
+// Shift + an arrow moves the probe over the input area, one cell at a time (the keyboard's hover)
+export const PROBE_KEYS = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
 const KIND_CLASS = { i: "pk-in", u: "pk-in pk-unread", p: "pk-pad", o: "pk-overhang" };
 const STYLE_CLASS = {
   window: "pk-win", argmax: "pk-argmax", current: "pk-cur", padding: "pk-pad", hole: "pk-hole",
@@ -43,6 +45,10 @@ export const clamp = (t, n) => Math.max(0, Math.min(n - 1, t));
 
 /** The action a key stands for, or null. */
 export const keyAction = (key) => KEYS[key] ?? null;
+
+/** A key press as [action, value]: Shift + arrow probes the input ("probe", [dr, dc]); null for none. */
+export const keyPress = (key, shift) => (shift && PROBE_KEYS[key] ? ["probe", PROBE_KEYS[key]]
+  : keyAction(key) && [keyAction(key), undefined]);
 
 /** A speed label: 2 -> "2 /s", Infinity -> "max". */
 export const speedLabel = (rate) => (rate === Infinity ? "max" : `${rate} /s`);
@@ -174,7 +180,10 @@ export const VIEW = Object.freeze({
 // A step the learner asks for stops playing and releases a pinned output cell.
 const go = (v, t, n) => ({ ...v, t: clamp(t, n), playing: false, pinned: v.pinned?.kind === "out" ? null : v.pinned });
 
-/** Each action: (view, n steps, value) -> the next view. */
+// lo..hi: a scene's input area, S.rows or S.cols
+const within = (x, [lo, hi]) => Math.max(lo, Math.min(hi, x));
+
+/** Each action: (view, n steps, value, scene) -> the next view. */
 export const TRANSITIONS = {
   first: (v, n) => go(v, 0, n),
   last: (v, n) => go(v, n - 1, n),
@@ -206,10 +215,16 @@ export const TRANSITIONS = {
     return { ...v, pinned, hover: null, t, playing: pinned ? false : v.playing };
   },
   scene: (v, n, first) => ({ ...v, t: clamp(first, n), playing: false, pinned: null, hover: null }),
+  // the first press pins input cell (0, 0); each next one moves it, within the input area (padding included)
+  probe: (v, n, [dr, dc], S) => {
+    const at = v.pinned?.kind === "in" ? { r: v.pinned.r + dr, c: v.pinned.c + dc } : { r: 0, c: 0 };
+    const pinned = { kind: "in", r: within(at.r, S.rows), c: within(at.c, S.cols) };
+    return same(pinned, v.pinned) ? v : { ...v, pinned, hover: null, playing: false };
+  },
 };
 
 /** The view after an action (unchanged, the same object, when the action changes nothing). */
-export const nextView = (v, action, value, n) => TRANSITIONS[action](v, n, value);
+export const nextView = (v, action, value, n, S) => TRANSITIONS[action](v, n, value, S);
 
 /** The step whose window is shown: a hovered or pinned output cell's, else the player's. */
 export function focusOf(v) {
@@ -328,12 +343,12 @@ function skeleton(el, T) {
     controls: h("div", { class: "pk-controls" }), noKernel: h("div", { class: "pk-no-kernel" }),
     error: h("div", { class: "pk-error", role: "alert" }), stage: h("div", { class: "pk-stage" }),
     stepLine: h("div", { class: "pk-stepline" }), formulas: h("div", { class: "pk-formulas" }),
-    note: h("div", { class: "pk-note" }), probe: h("div", { class: "pk-probe" }),
+    note: h("div", { class: "pk-note" }), probe: h("div", { class: "pk-probe", "aria-live": "polite" }),
     player: h("div", { class: "pk-player" }), shape: h("div", { class: "pk-shape" }),
     legend: h("div", { class: "pk-legend" }), shadeKey: h("span", { class: "pk-key", "data-key": "shade" }),
   };
   const keys = [["Space", T.key_space], ["← →", T.key_arrows], ["Home End", T.key_ends], ["+ −", T.key_speed],
-    ["L", T.key_loop], ["Esc", T.key_escape]];
+    ["L", T.key_loop], ["Shift + ← ↑ → ↓", T.key_probe], ["Esc", T.key_escape]];
   const help = h("details", { class: "pk-help" }, h("summary", { text: T.keys_title }),
     h("ul", {}, ...keys.map(([k, what]) => h("li", {}, h("kbd", { text: k }), " " + what)),
       h("li", { text: T.hover_help }), h("li", { text: T.click_help })));
@@ -496,11 +511,11 @@ function onKey(e, ready, act) {
     if (e.key === "Enter") e.target.blur(); // commit the number (fires "change")
     return;
   }
-  const action = keyAction(e.key);
-  if (!action || !ready()) return;
+  const press = keyPress(e.key, e.shiftKey);
+  if (!press || !ready()) return;
   e.preventDefault();
   e.stopPropagation(); // keep JupyterLab's own shortcuts (run cell, move cell...) out of it
-  act(action);
+  act(...press);
 }
 
 // ------------------------------------------------------------------------------- layout and grids
@@ -923,7 +938,7 @@ function createStore(parts) {
   const relayout = () => (state.stage = layOut(parts, state.S, state.view, hover));
   function dispatch(action, value) {
     const before = state.view;
-    state.view = nextView(before, action, value, stepsOf(state.S));
+    state.view = nextView(before, action, value, stepsOf(state.S), state.S);
     if (state.view === before) return;
     showView(parts, state.view, play);
     if (before.grad !== state.view.grad) relayout(); // the gradient's numbers may need other cells

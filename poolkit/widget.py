@@ -206,9 +206,9 @@ KIND = {"input": "i", "unread": "u", "padding": "p", "overhang": "o"}
 # The catalogue entries widget.js reads as T.<key> (a test holds the two to each other).
 BROWSER_TEXT = ("play", "pause", "play_tip", "first_tip", "back_tip", "next_tip", "last_tip", "speed",
                 "speed_tip", "loop", "gradient", "gradient_tip", "height", "width", "reset", "reset_tip",
-                "keys_title", "key_space", "key_arrows", "key_ends", "key_speed", "key_loop", "key_escape",
-                "hover_help", "click_help", "step", "step_output", "pinned", "preview", "read_by",
-                "never_read", "not_input_padding", "not_input_overhang", "pending", "rounded_tip",
+                "keys_title", "key_space", "key_arrows", "key_ends", "key_speed", "key_loop", "key_probe",
+                "key_escape", "hover_help", "click_help", "step", "step_output", "pinned", "preview",
+                "read_by", "never_read", "not_input_padding", "not_input_overhang", "pending", "rounded_tip",
                 "tip_unread", "tip_padding", "tip_overhang", "legend_reader", "legend_rounded", "shade",
                 "shade_image", "shade_grad", "shade_each", "fix", "no_kernel")
 

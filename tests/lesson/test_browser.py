@@ -227,6 +227,26 @@ def test_hover_and_pin(page):
     out.click()  # unpin
 
 
+def test_keyboard_probe(page):
+    """Shift + arrows do what hovering an input cell does, so the probe needs no mouse."""
+    root = widget(page)
+    root.focus()
+    page.keyboard.press("Home")
+    page.keyboard.press("Shift+ArrowDown")  # the first press pins X[0, 0]
+    readers = root.locator(".pk-grid-out .pk-reader")
+    assert [int(c.get_attribute("data-t")) for c in readers.all()] == [0]
+    for key in ("Shift+ArrowRight", "Shift+ArrowDown"):
+        page.keyboard.press(key)
+    assert sorted(int(c.get_attribute("data-t")) for c in readers.all()) == [0, 1, 3, 4]
+    assert root.locator(".pk-probe").get_attribute("aria-live") == "polite"
+    assert "X[1, 1] is read by 4 window" in root.locator(".pk-probe").inner_text()
+    assert root.locator('.pk-grid-in .pk-probe-cell[data-r="1"][data-c="1"]').count() == 1
+    page.keyboard.press("ArrowRight")  # a step of the player keeps the probe
+    assert step_of(root) == 1 and "X[1, 1]" in root.locator(".pk-probe").inner_text()
+    page.keyboard.press("Escape")
+    assert root.locator(".pk-probe").inner_text() == "" and readers.count() == 0
+
+
 def test_invalid_parameter_shows_the_rule(page):
     root = widget(page)
     stride_h = root.get_by_role("spinbutton", name="stride height")

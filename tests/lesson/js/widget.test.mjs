@@ -49,6 +49,15 @@ test("keyboard mapping", () => {
   assert.equal(W.keyAction("x"), null);
 });
 
+test("Shift + an arrow probes the input; other keys keep their actions; unknown keys do nothing", () => {
+  assert.deepEqual(W.keyPress("ArrowDown", true), ["probe", [1, 0]]);
+  assert.deepEqual(W.keyPress("ArrowLeft", true), ["probe", [0, -1]]);
+  assert.deepEqual(W.keyPress("ArrowRight", false), ["next", undefined]);
+  assert.deepEqual(W.keyPress("Escape", true), ["unpin", undefined]);
+  assert.equal(W.keyPress("x", false), null);
+  assert.equal(W.keyPress("x", true), null);
+});
+
 test("player steps: forward, loop or stop at the end; clamp", () => {
   assert.equal(W.nextStep(0, 9, false), 1);
   assert.equal(W.nextStep(8, 9, false), null);
@@ -160,6 +169,22 @@ test("speed, loop and gradient settings", () => {
   assert.equal(step(view(), "loop").loop, true); // the L key toggles
   assert.equal(step(view({ loop: true }), "loop", true).loop, true); // the checkbox sets
   assert.equal(step(view(), "grad", true).grad, true);
+});
+
+test("the keyboard probe: first press pins (0, 0), then moves within the input area, padding included", () => {
+  const S = { rows: [-1, 3], cols: [-1, 4] }; // a 3x4 input with padding 1
+  const probe = (v, d) => W.nextView(v, "probe", d, 9, S);
+  const first = probe(view({ playing: true, hover: { kind: "out", t: 2 } }), [1, 0]);
+  assert.deepEqual(first, view({ pinned: { kind: "in", r: 0, c: 0 } })); // pauses, drops the hover
+  assert.deepEqual(probe(first, [0, 1]).pinned, { kind: "in", r: 0, c: 1 });
+  const corner = probe(probe(first, [-1, 0]), [0, -1]);
+  assert.deepEqual(corner.pinned, { kind: "in", r: -1, c: -1 }); // into the padding ring
+  assert.equal(probe(corner, [-1, 0]), corner); // at the edge: the same object, nothing to redraw
+  const far = view({ pinned: { kind: "in", r: 3, c: 4 } });
+  assert.equal(probe(far, [1, 0]), far);
+  // a pinned output cell is replaced by the probe
+  assert.deepEqual(probe(view({ pinned: { kind: "out", t: 5 }, t: 5 }), [0, 1]).pinned, { kind: "in", r: 0, c: 0 });
+  assert.equal(W.nextView(corner, "unpin", undefined, 9, S).pinned, null); // Esc releases it
 });
 
 test("hover previews, a click pins (and moves the player to an output cell), a second click releases", () => {
