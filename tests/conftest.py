@@ -22,6 +22,16 @@ def require_chromium():
     pytest.skip(message)
 
 
+def wcag_ratio(a, b):
+    """WCAG 2.1 contrast of two '#rrggbb' colours, computed in Python, apart from the page's measurer."""
+    def lum(h):
+        r, g, b = (int(h[i:i + 2], 16) / 255 for i in (1, 3, 5))
+        r, g, b = (v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4 for v in (r, g, b))
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+    hi, lo = sorted([lum(a), lum(b)], reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
 # CI runs the same examples every time (derandomize); locally hypothesis explores new ones each run.
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI") == "true":

@@ -5,6 +5,7 @@
     write_notebook(root, cells)            a notebook of code cells
     open_notebook(playwright, url, n)      open it in Chromium, Run All, wait for n widgets
     text_contrasts(locator)                the WCAG contrast of every visible text inside an element
+    unreadable_labels(locator)             grid indices cut off or drawn over each other
 """
 
 import contextlib
@@ -226,6 +227,33 @@ CONTRAST_JS = r"""(scope) => {
   }
   return results;
 }"""
+
+
+# Grid indices whose digits are cut off by their own box, or drawn over another index: [text, why] of each.
+LABELS_JS = r"""(scope) => {
+  const inks = [], bad = [];
+  const cut = (style, ink, box) =>
+    (style.overflowY !== "visible" && (ink.top < box.top - 0.5 || ink.bottom > box.bottom + 0.5)) ||
+    (style.overflowX !== "visible" && (ink.left < box.left - 0.5 || ink.right > box.right + 0.5));
+  const overlap = (a, b) => a.left < b.right - 0.5 && b.left < a.right - 0.5 &&
+    a.top < b.bottom - 0.5 && b.top < a.bottom - 0.5;
+  for (const el of scope.querySelectorAll(".pk-idx")) {
+    if (!el.textContent.trim() || !el.checkVisibility()) continue;
+    const range = document.createRange();
+    range.selectNodeContents(el);
+    const ink = range.getBoundingClientRect(), box = el.getBoundingClientRect();
+    if (cut(getComputedStyle(el), ink, box))
+      bad.push([el.textContent, `cut off: ${ink.height.toFixed(1)} px tall in ${box.height.toFixed(1)} px`]);
+    for (const other of inks) if (overlap(ink, other)) bad.push([el.textContent, `over "${other.text}"`]);
+    inks.push({ left: ink.left, right: ink.right, top: ink.top, bottom: ink.bottom, text: el.textContent });
+  }
+  return bad;
+}"""
+
+
+def unreadable_labels(locator):
+    """The row and column indices inside the element that are cut off or drawn over each other."""
+    return locator.evaluate(LABELS_JS)
 
 
 def text_contrasts(locator):

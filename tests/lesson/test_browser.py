@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import require_chromium
-from lab_browser import below_aa, lab_server, open_notebook, text_contrasts, write_notebook
+from conftest import require_chromium, wcag_ratio
+from lab_browser import below_aa, lab_server, open_notebook, text_contrasts, unreadable_labels, write_notebook
 
 from poolkit.trace import fmt
 
@@ -377,7 +377,7 @@ OVERFLOW_JS = """(root) => {
 @pytest.mark.parametrize("width", [390, 760])
 def test_widgets_fit_a_phone_and_a_pane(page, width):
     """At a phone's width and in a pane beside the video (JupyterLab's side panel closed, as a learner
-    would at that width), no widget is wider than its output area."""
+    would at that width), no widget is wider than its output area, and every grid index shows whole."""
     if page.locator("#filebrowser").is_visible():
         page.locator('.jp-SideBar.jp-mod-left li[data-id="filebrowser"]').click()
         page.locator("#filebrowser").wait_for(state="hidden")
@@ -389,6 +389,7 @@ def test_widgets_fit_a_phone_and_a_pane(page, width):
             settle(page, root) if i != 7 else time.sleep(0.2)
             over = root.evaluate(OVERFLOW_JS)
             assert over["scroll"] <= over["client"] + 1, f"widget {i} is too wide at {width} px: {over}"
+            assert unreadable_labels(root) == [], f"widget {i} at {width} px"
         page.screenshot(path=ARTIFACTS / f"widget-{width}.png")
     finally:
         page.set_viewport_size({"width": 1400, "height": 1000})
@@ -472,16 +473,6 @@ def test_without_a_kernel_controls_are_off_and_the_player_plays(static_page):
 # ------------------------------------------------------------------------------------------------
 # Contrast in JupyterLab Light and Dark (WCAG 2.1 AA; tools/lab_browser.py's CONTRAST_JS measures it)
 # ------------------------------------------------------------------------------------------------
-
-
-def wcag_ratio(a, b):
-    """WCAG 2.1 contrast of two '#rrggbb' colours, computed here, apart from the page's measurer."""
-    def lum(h):
-        r, g, b = (int(h[i:i + 2], 16) / 255 for i in (1, 3, 5))
-        r, g, b = (v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4 for v in (r, g, b))
-        return 0.2126 * r + 0.7152 * g + 0.0722 * b
-    hi, lo = sorted([lum(a), lum(b)], reverse=True)
-    return (hi + 0.05) / (lo + 0.05)
 
 
 # Known answers for the measurer: (HTML, the text's colour and background as painted, AA required, exempt)

@@ -79,12 +79,39 @@ def test_no_pooling_grows_the_field_slowly():
     assert all(len(f) == 3 for f in s["fields"])
 
 
+# What the maps draw, painted, as '#rrggbb' (a canvas resolves color-mix and the theme's variables): a plain
+# cell's line and fill, and the field's outline.
+GRAPHICS_JS = """(root) => {
+  const ctx = Object.assign(document.createElement("canvas"), { width: 1, height: 1 }).getContext("2d");
+  const hex = (css) => {
+    ctx.clearRect(0, 0, 1, 1);
+    ctx.fillStyle = css;
+    ctx.fillRect(0, 0, 1, 1);
+    const rgb = [...ctx.getImageData(0, 0, 1, 1).data].slice(0, 3);
+    return "#" + rgb.map((v) => v.toString(16).padStart(2, "0")).join("");
+  };
+  const cell = getComputedStyle(root.querySelector('[data-map="0"] .pk-cell:not(.pk-win)'));
+  const box = getComputedStyle(root.querySelector('[data-map="0"] .pk-window'));
+  return { line: hex(cell.borderTopColor), fill: hex(cell.backgroundColor),
+           outline: hex(box.borderTopColor) };
+}"""
+
+
 @pytest.mark.browser
-def test_in_jupyterlab_hover_and_keys_light_up_pythons_field_on_every_map(tmp_path):
-    """The view in JupyterLab + Chromium: hovering a last-map cell marks exactly Python's field on each map;
-    a click pins it and the arrow keys move it."""
-    from conftest import require_chromium
-    from lab_browser import lab_server, open_notebook, write_notebook
+@pytest.mark.parametrize("theme", ["JupyterLab Light", "JupyterLab Dark"])
+def test_in_jupyterlab_hover_and_keys_light_up_pythons_field_on_every_map(tmp_path, theme):
+    """The view in JupyterLab + Chromium, in each theme: hovering a last-map cell marks exactly Python's field
+    on each map; a click pins it and the arrow keys move it. Every text meets WCAG AA, and the grid lines and
+    the field's outline stand out from the cells by 3:1 (WCAG 1.4.11, graphics needed to read the view)."""
+    from conftest import require_chromium, wcag_ratio
+    from lab_browser import (
+        below_aa,
+        lab_server,
+        open_notebook,
+        text_contrasts,
+        unreadable_labels,
+        write_notebook,
+    )
     from playwright.sync_api import sync_playwright
 
     chromium = require_chromium()
@@ -103,7 +130,7 @@ def test_in_jupyterlab_hover_and_keys_light_up_pythons_field_on_every_map(tmp_pa
             r0, r1, c0, c1 = span
             assert got == {(r, c) for r in range(r0, r1 + 1) for c in range(c0, c1 + 1)}, (t, i)
 
-    with lab_server(tmp_path, timeout=180) as (base, token), sync_playwright() as p:
+    with lab_server(tmp_path, timeout=180, theme=theme) as (base, token), sync_playwright() as p:
         browser, page, _ = open_notebook(p, f"{base}/lab/tree/{name}?reset&token={token}", 1, chromium,
                                          timeout=180_000)
         errors = []
@@ -114,6 +141,15 @@ def test_in_jupyterlab_hover_and_keys_light_up_pythons_field_on_every_map(tmp_pa
         assert root.get_attribute("data-cell") == "8"
         marked(root, 8)
         assert "16×16" in root.locator(".pk-panel").inner_text()
+        assert (page.evaluate("document.body.dataset.jpThemeLight") == "false") == theme.endswith("Dark")
+        assert below_aa(text_contrasts(root)) == []
+        paint = root.evaluate(GRAPHICS_JS)
+        for part in ["line", "outline"]:
+            assert wcag_ratio(paint[part], paint["fill"]) >= 3, (theme, part, paint)
+        for width in [390, 1400]:  # small cells on a phone: the indices still show whole, apart
+            page.set_viewport_size({"width": width, "height": 1000})
+            page.wait_for_timeout(500)  # the view rebuilds for its new width
+            assert unreadable_labels(root) == [], (theme, width)
         root.locator('[data-map="4"] .pk-cell[data-r="0"][data-c="0"]').click()
         page.mouse.move(0, 0)  # a pinned cell stays shown when the mouse leaves
         root.press("ArrowRight")
