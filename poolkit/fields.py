@@ -50,9 +50,10 @@ class Axis(NamedTuple):
 
     kernel: int
     stride: int
-    padding: int  # on the left (top); PyTorch's padding='same' can pad one more on the right
+    padding: int  # on the left (top)
     dilation: int
     padding_mode: str  # a key of READS
+    extra: int = 0  # padding='same' pads this many more on the right (bottom): 1 when d*(k-1) is odd
 
     def taps(self, u, size):
         """The input positions (0 <= pos < size) that output cell u reads."""
@@ -87,8 +88,8 @@ def _pool(layer):
 def _conv(layer):
     kernel, stride, dilation, mode = layer.kernel_size, layer.stride, layer.dilation, layer.padding_mode
     if layer.padding == "same":  # PyTorch pads d*(k-1) in all, the extra one on the right; stride is 1
-        axes = tuple(Axis(k, s, d * (k - 1) // 2, d, mode) for k, s, d in zip(kernel, stride, dilation,
-                                                                            strict=True))
+        axes = tuple(Axis(k, s, d * (k - 1) // 2, d, mode, d * (k - 1) % 2)
+                     for k, s, d in zip(kernel, stride, dilation, strict=True))
         return Geometry(axes, lambda i, n: n)
     padding = (0, 0) if layer.padding == "valid" else layer.padding
     axes = tuple(Axis(k, s, p, d, mode) for k, s, p, d in zip(kernel, stride, padding, dilation, strict=True))
@@ -164,11 +165,14 @@ def _stack(net, input_size):
         geometry = _geometry(index, layer)
         for i, (axis, n) in enumerate(zip(geometry.axes, hw, strict=True)):
             limit = {"reflect": n - 1, "circular": n}.get(axis.padding_mode)
-            if limit is not None and axis.padding > limit:
+            widest = axis.padding + axis.extra  # the wider side
+            if limit is not None and widest > limit:
                 raise PoolingValueError(
-                    f"net[{index}].padding", axis.padding,
+                    f"net[{index}].padding", widest,
                     f"padding_mode={axis.padding_mode!r} copies input pixels, so its padding must be at most "
-                    f"{limit} on a map {n} wide (axis {'HW'[i]}).",
+                    f"{limit} on each side of a map {n} wide (axis {'HW'[i]}); it pads {widest}"
+                    + (f" on the {('bottom', 'right')[i]} (padding='same' puts the odd one there)." if axis.extra
+                       else "."),
                     "use a smaller padding, padding_mode='zeros', or a larger input_size.",
                     shown=f"net[{index}] = {layer!r} on a {hw[0]}x{hw[1]} map")
         out = tuple(geometry.out(i, n) for i, n in enumerate(hw))
