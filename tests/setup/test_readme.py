@@ -292,7 +292,8 @@ MEASUREMENTS = {
     "our machines": r"(?i)\b(?:on|from|of) (?:this|these|our|(?:this|the) project's) (?:own )?machines?\b"
                     r"|这台|本机",
     "from here": r"(?i)\b(?:from|unreachable|reachable|installed|took [^.\n]{0,30}) here\b",
-    "a load": r"(?i)\bload(?: average)?\s*(?:of|about|around|at)?\s*[~≈]?\s*\d|负载\s*[约为~≈]?\s*\d",
+    "a load": r"(?i)\bload(?: average)?\s*(?:of|about|around|at)?\s*[~≈]?\s*\d|负载\s*[约为~≈]?\s*\d"
+              r"|\bload average\b|机器的负载",
     "CPU cores": r"(?i)\b\d+\s+(?:(?:busy|idle|nearly|free)\s+)*(?:CPU\s+)?cores?\b|\d+\s*核",
     "a date": r"\b20\d\d-\d\d-\d\d\b|\b\d{1,2}:\d\d\s*UTC\b",
     "a dated run": r"(?i)\blast run\b|上次运行",
@@ -352,6 +353,8 @@ REPORTS = [
     "# the other's. Measured here in a fresh clone, installs included: 603-650 s at a load of 0.7-2",
     "各训练 3 个种子、30 轮（默认运行约 1.5 分钟）",
     "30 epochs each (the default run takes 1.5 minutes)",
+    "基准会打印它们的数字（和机器的负载）",
+    "The benchmarks print their figures (with the machine's load average)",
 ]
 FACTS = [
     "1 minute per 300 Chinese characters of prose, 30 s per code cell and 3 minutes per exercise",
@@ -361,7 +364,7 @@ FACTS = [
     "pinned versions' `+cpu` wheels within 4 s).",
     "| torch | 2.14.1 | its wheels stop at Python 3.14, the top of the supported range |",
     "`torch==2.14.1+cpu` / `torchvision==0.29.2+cpu`, jupyter-repo2docker 2026.4.0, Python 3.11 to 3.14",
-    "The benchmarks print their figures (with the machine's load average); the tests check behaviour.",
+    "The benchmarks print their figures on your machine; the tests check behaviour, never wall-clock time.",
     "the first launch builds the image, which takes a few minutes, and later launches are faster.",
     "MathJax and images load, and the widgets play; Bilibili BV1EV411j7nX; the book's section 6.5.",
     "OLDEST=3.11  # make.py SUPPORTED: 3.11-3.14; 3.14 is not installed on the CI machines yet",
