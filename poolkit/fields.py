@@ -167,12 +167,12 @@ def _stack(net, input_size):
             limit = {"reflect": n - 1, "circular": n}.get(axis.padding_mode)
             widest = axis.padding + axis.extra  # the wider side
             if limit is not None and widest > limit:
+                edge = ("bottom", "right")[i]
+                side = f" on the {edge} (padding='same' puts the odd one there)" if axis.extra else ""
                 raise PoolingValueError(
                     f"net[{index}].padding", widest,
                     f"padding_mode={axis.padding_mode!r} copies input pixels, so its padding must be at most "
-                    f"{limit} on each side of a map {n} wide (axis {'HW'[i]}); it pads {widest}"
-                    + (f" on the {('bottom', 'right')[i]} (padding='same' puts the odd one there)." if axis.extra
-                       else "."),
+                    f"{limit} on each side of a map {n} wide (axis {'HW'[i]}); it pads {widest}{side}.",
                     "use a smaller padding, padding_mode='zeros', or a larger input_size.",
                     shown=f"net[{index}] = {layer!r} on a {hw[0]}x{hw[1]} map")
         out = tuple(geometry.out(i, n) for i, n in enumerate(hw))
