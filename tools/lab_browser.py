@@ -5,6 +5,7 @@
     write_notebook(root, cells)            a notebook of code cells
     open_notebook(playwright, url, n)      open it in Chromium, Run All, wait for n widgets
     text_contrasts(locator)                the WCAG contrast of every visible text inside an element
+    painted(locator, parts)                the colours parts of an element are painted in
     unreadable_labels(locator)             grid indices cut off or drawn over each other
 """
 
@@ -133,11 +134,13 @@ def open_notebook(playwright, url, n_widgets, chromium, timeout=120_000, init_sc
 # text 4.5:1; a glyph that is no letter or digit (a marker such as a star) needs 3:1, as a graphic (WCAG
 # 1.4.11); disabled controls and their labels are exempt (WCAG 1.4.3). Texts are the elements' own text
 # nodes, the values, placeholders and selected options of form fields, and ::before / ::after content.
-CONTRAST_JS = r"""(scope) => {
+# Colours as the page paints them, for both measurers below: rgba(css) -> [r, g, b, a] (0..255, a 0..1), by
+# painting the colour on a 1x1 canvas (which resolves color-mix and theme variables), and hex([r, g, b]).
+COLOUR_JS = r"""
   const canvas = document.createElement("canvas");
   canvas.width = canvas.height = 1;
   const ctx = canvas.getContext("2d", { willReadFrequently: true });
-  const rgba = (css) => {  // any CSS colour -> [r, g, b, a] (r, g, b 0..255, a 0..1), by painting it
+  const rgba = (css) => {
     ctx.clearRect(0, 0, 1, 1);
     ctx.fillStyle = "#000";
     ctx.fillStyle = css;
@@ -145,11 +148,14 @@ CONTRAST_JS = r"""(scope) => {
     const [r, g, b, a] = ctx.getImageData(0, 0, 1, 1).data;
     return [r, g, b, a / 255];
   };
+  const hex = (c) => "#" + c.slice(0, 3).map((v) => Math.round(v).toString(16).padStart(2, "0")).join("");
+"""
+
+CONTRAST_JS = r"""(scope) => {""" + COLOUR_JS + r"""
   const over = ([r, g, b, a], base) => [...[r, g, b].map((v, i) => v * a + base[i] * (1 - a)), 1];
   const linear = (v) => ((v /= 255) <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
   const lum = ([r, g, b]) => 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b);
   const ratio = (a, b) => (Math.max(lum(a), lum(b)) + 0.05) / (Math.min(lum(a), lum(b)) + 0.05);
-  const hex = (c) => "#" + c.slice(0, 3).map((v) => Math.round(v).toString(16).padStart(2, "0")).join("");
   const COLOR = /((?:rgba?|hsla?|color|oklch|oklab|lab|lch)\([^)]*\))/g;
   const layers = (style) => {  // what one box paints: its background colour, then its gradients' stops
     const out = [[rgba(style.backgroundColor)]];
@@ -249,6 +255,18 @@ LABELS_JS = r"""(scope) => {
   }
   return bad;
 }"""
+
+
+# {name: [selector, CSS property]} -> {name: '#rrggbb'}: the colour each part is painted in, inside scope.
+PAINTED_JS = r"""(scope, parts) => {""" + COLOUR_JS + r"""
+  const paint = ([selector, prop]) => hex(rgba(getComputedStyle(scope.querySelector(selector))[prop]));
+  return Object.fromEntries(Object.entries(parts).map(([name, part]) => [name, paint(part)]));
+}"""
+
+
+def painted(locator, parts):
+    """{name: '#rrggbb'}: for parts {name: (selector, CSS property)}, the colour as painted inside locator."""
+    return locator.evaluate(PAINTED_JS, {name: list(part) for name, part in parts.items()})
 
 
 def unreadable_labels(locator):

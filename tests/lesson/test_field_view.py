@@ -79,22 +79,10 @@ def test_no_pooling_grows_the_field_slowly():
     assert all(len(f) == 3 for f in s["fields"])
 
 
-# What the maps draw, painted, as '#rrggbb' (a canvas resolves color-mix and the theme's variables): a plain
-# cell's line and fill, and the field's outline.
-GRAPHICS_JS = """(root) => {
-  const ctx = Object.assign(document.createElement("canvas"), { width: 1, height: 1 }).getContext("2d");
-  const hex = (css) => {
-    ctx.clearRect(0, 0, 1, 1);
-    ctx.fillStyle = css;
-    ctx.fillRect(0, 0, 1, 1);
-    const rgb = [...ctx.getImageData(0, 0, 1, 1).data].slice(0, 3);
-    return "#" + rgb.map((v) => v.toString(16).padStart(2, "0")).join("");
-  };
-  const cell = getComputedStyle(root.querySelector('[data-map="0"] .pk-cell:not(.pk-win)'));
-  const box = getComputedStyle(root.querySelector('[data-map="0"] .pk-window'));
-  return { line: hex(cell.borderTopColor), fill: hex(cell.backgroundColor),
-           outline: hex(box.borderTopColor) };
-}"""
+# What the maps draw: a plain cell's line and fill, and the field's outline (selector, CSS property).
+GRAPHICS = {"line": ('[data-map="0"] .pk-cell:not(.pk-win)', "borderTopColor"),
+            "fill": ('[data-map="0"] .pk-cell:not(.pk-win)', "backgroundColor"),
+            "outline": ('[data-map="0"] .pk-window', "borderTopColor")}
 
 
 @pytest.mark.browser
@@ -108,6 +96,7 @@ def test_in_jupyterlab_hover_and_keys_light_up_pythons_field_on_every_map(tmp_pa
         below_aa,
         lab_server,
         open_notebook,
+        painted,
         text_contrasts,
         unreadable_labels,
         write_notebook,
@@ -143,7 +132,7 @@ def test_in_jupyterlab_hover_and_keys_light_up_pythons_field_on_every_map(tmp_pa
         assert "16×16" in root.locator(".pk-panel").inner_text()
         assert (page.evaluate("document.body.dataset.jpThemeLight") == "false") == theme.endswith("Dark")
         assert below_aa(text_contrasts(root)) == []
-        paint = root.evaluate(GRAPHICS_JS)
+        paint = painted(root, GRAPHICS)
         for part in ["line", "outline"]:
             assert wcag_ratio(paint[part], paint["fill"]) >= 3, (theme, part, paint)
         for width in [390, 1400]:  # small cells on a phone: the indices still show whole, apart

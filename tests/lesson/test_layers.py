@@ -112,6 +112,7 @@ USED_UNSEEN = {
     ("tools/lab_browser.py", "text_contrasts"): "test machinery: test_browser.py measures with it",
     ("tools/lab_browser.py", "below_aa"): "test machinery: test_browser.py judges with it",
     ("tools/lab_browser.py", "unreadable_labels"): "test machinery: browser tests check grid indices with it",
+    ("tools/lab_browser.py", "painted"): "test machinery: test_field_view.py reads colours with it",
 }
 
 
